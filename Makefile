@@ -1,0 +1,50 @@
+# Deal Desk lakehouse. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+STAMP := $(VENV)/.synced
+DEMO_HOME ?= .dealdesk/demo
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: help env demo test lint format check lock bench clean
+
+help: ## Show the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(UV):
+	@py=$$(scripts/find-python312) || exit 1; \
+	echo "Using $$py"; \
+	"$$py" -m venv $(TOOLS) && $(TOOLS)/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+$(STAMP): $(UV) pyproject.toml uv.lock
+	@py=$$(scripts/find-python312) || exit 1; \
+	$(UV) sync --frozen --extra local --python "$$py" --quiet
+	@touch $(STAMP)
+
+env: $(STAMP) ## Create or update the Python 3.12 environment from uv.lock
+
+demo: $(STAMP) ## Build a fresh local lakehouse, load the sample data, run the pipeline and show the result
+	$(VENV)/bin/dealdesk --home $(DEMO_HOME) demo
+
+test: $(STAMP) ## Run the lint checks and the test suite on the embedded engine
+	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff format --check src tests
+	$(VENV)/bin/pytest
+
+lint: $(STAMP) ## Lint only
+	$(VENV)/bin/ruff check src tests
+
+format: $(STAMP) ## Format the code
+	$(VENV)/bin/ruff format src tests
+	$(VENV)/bin/ruff check --fix src tests
+
+lock: $(UV) ## Re-resolve uv.lock after a dependency change
+	@py=$$(scripts/find-python312) || exit 1; $(UV) lock --python "$$py"
+
+clean: ## Remove the environments and local lakehouses
+	rm -rf $(VENV) $(TOOLS) .dealdesk .pytest_cache .ruff_cache dist

@@ -1,0 +1,139 @@
+"""The ``dealdesk`` command: thin entry points that parse arguments and call the jobs."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import sys
+from collections.abc import Callable, Sequence
+
+from dealdesk import __version__
+from dealdesk.engine import ENGINES, Target
+from dealdesk.errors import DealDeskError
+from dealdesk.lakehouse import Lakehouse
+from dealdesk.migrations import MigrationRunner
+from dealdesk.output import FORMATS, render
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def open_lakehouse(target: Target) -> Lakehouse:
+    """Open the lakehouse; locally re-attach the tables (the local catalog lives in memory)."""
+    lakehouse = Lakehouse.open(target)
+    if target.is_local:
+        MigrationRunner(lakehouse).attach()
+    return lakehouse
+
+
+def target_of(args: argparse.Namespace) -> Target:
+    return Target.from_options(args.engine, args.catalog, args.schema, args.home, args.profile)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    lakehouse = Lakehouse.open(target_of(args))
+    report = MigrationRunner(lakehouse).migrate()
+    for name in report.applied:
+        print(f"applied  {name}")
+    for name in report.skipped:
+        print(f"skipped  {name} (Databricks only)")
+    print(
+        f"{len(report.applied)} applied, {len(report.already_applied)} already applied, "
+        f"{len(report.skipped)} skipped in {lakehouse.schema_name}"
+    )
+    return 0
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    lakehouse = open_lakehouse(target_of(args))
+    lakehouse.use_schema()
+    df = lakehouse.sql(args.query)
+    rows = df.collect()
+    text = render(df.columns, rows, args.format)
+    if text:
+        print(text)
+    return 0
+
+
+def table_counts(lakehouse: Lakehouse) -> list[tuple[str, int]]:
+    return [(table, lakehouse.read(table).count()) for table in lakehouse.table_names()]
+
+
+def cmd_tables(args: argparse.Namespace) -> int:
+    lakehouse = open_lakehouse(target_of(args))
+    print(render(["table", "rows"], table_counts(lakehouse), args.format))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    target = target_of(args)
+    if not target.is_local:
+        raise DealDeskError("demo builds a fresh local lakehouse: use --engine local")
+    if target.home.exists():
+        shutil.rmtree(target.home)
+    print(f"Building a fresh lakehouse in {target.home}", flush=True)
+    lakehouse = Lakehouse.open(target)
+    report = MigrationRunner(lakehouse).migrate()
+    print(f"Applied {len(report.applied)} DDL files ({len(report.skipped)} Databricks-only skipped)\n")
+    print(render(["table", "rows"], table_counts(lakehouse)))
+    print(f'\nQuery it: dealdesk --home {args.home or target.home} sql "SELECT * FROM deals"')
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dealdesk", description="Deal Desk lakehouse: Delta tables and jobs for deal approvals."
+    )
+    parser.add_argument("--version", action="version", version=f"dealdesk {__version__}")
+    parser.add_argument("--engine", choices=ENGINES, help="local (embedded, default) or databricks")
+    parser.add_argument("--catalog", help="catalog name (env DEALDESK_CATALOG, default main)")
+    parser.add_argument("--schema", help="schema name (env DEALDESK_SCHEMA, default deal_desk)")
+    parser.add_argument("--home", help="local lakehouse folder (env DEALDESK_HOME, default ./.dealdesk)")
+    parser.add_argument("--profile", help="Databricks config profile for --engine databricks")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress and show stack traces")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    commands.add_parser("migrate", help="apply pending DDL files").set_defaults(func=cmd_migrate)
+
+    sql = commands.add_parser("sql", help="run Spark SQL against the lakehouse")
+    sql.add_argument("query", help="the SQL text; unqualified names resolve to the lakehouse schema")
+    sql.add_argument(
+        "--format", choices=FORMATS, default="table", help="table, json (one object per line) or csv"
+    )
+    sql.set_defaults(func=cmd_sql)
+
+    tables = commands.add_parser("tables", help="list the tables and their row counts")
+    tables.add_argument("--format", choices=FORMATS, default="table")
+    tables.set_defaults(func=cmd_tables)
+
+    commands.add_parser("demo", help="build a fresh local lakehouse with sample data").set_defaults(
+        func=cmd_demo
+    )
+    return parser
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    try:
+        return args.func(args)
+    except DealDeskError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # Spark and engine failures: one line unless --verbose
+        if args.verbose:
+            raise
+        print(f"error: {type(exc).__name__}: {_one_line(exc)}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,203 @@
+"""Business constants of the Deal Desk, typed and in one place.
+
+Every number here is a default from the business rules. A deployment target
+can override any of them with a JSON file (``DEALDESK_RULES_FILE`` or
+``--rules``), e.g. ``{"ladder": {"manager": 60000}, "sla_hours": {"high": 36}}``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from dealdesk.errors import ConfigurationError
+
+# Enumerations (the CHECK constraints in ddl/ hold the same lists).
+ROLES = ("seller", "department_reviewer", "approver", "admin")
+DEPARTMENTS = ("trading", "finance", "creative", "marketing", "product", "solutions", "legal")
+APPROVAL_LEVELS = ("manager", "director", "vp", "svp")  # lowest to highest
+DEAL_TYPES = ("grow", "protect", "custom")
+SALES_CHANNELS = ("holding_company", "independent_agency", "client_direct")
+AGENCY_CHANNELS = ("holding_company", "independent_agency")
+DEAL_STRUCTURES = ("tiered", "flat_commit")
+REGIONS = ("northeast", "midwest", "midatlantic", "west", "south")
+DEAL_PRIORITIES = ("critical", "high", "medium", "low")
+APPROVAL_PRIORITIES = ("normal", "high", "urgent")  # lowest to highest
+INCENTIVE_CATEGORIES = (
+    "financial",
+    "resources",
+    "product-innovation",
+    "technology",
+    "analytics",
+    "marketing",
+)
+INCENTIVE_CATEGORY_ALIASES = {"marketing-ld": "marketing"}
+AGENCY_TYPES = ("holding_company", "independent")
+DEAL_STATUSES = (
+    "draft",
+    "scoping",
+    "converted",
+    "submitted",
+    "under_review",
+    "revision_requested",
+    "negotiating",
+    "approved",
+    "contract_drafting",
+    "client_review",
+    "signed",
+    "lost",
+)
+FINAL_STATUSES = ("signed", "lost")
+APPROVAL_STATUSES = ("pending", "revision_requested", "approved", "rejected")
+APPROVAL_ACTIONS = ("approve", "reject", "request_revision", "comment", "assign")
+ACTION_TYPES = (*APPROVAL_ACTIONS, "initiate")
+DOCUMENT_KINDS = (
+    "user",
+    "advertiser",
+    "agency",
+    "scoping_request",
+    "deal_submission",
+    "approval_action",
+    "status_change",
+)
+
+# Allowed status transitions (business rules, section 5).
+STATUS_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "draft": ("scoping", "submitted"),
+    "scoping": ("submitted",),
+    "submitted": ("under_review", "lost"),
+    "under_review": ("revision_requested", "negotiating", "approved", "lost"),
+    "revision_requested": ("under_review", "lost"),
+    "negotiating": ("revision_requested", "approved", "lost"),
+    "approved": ("contract_drafting", "lost"),
+    "contract_drafting": ("client_review", "lost"),
+    "client_review": ("signed", "negotiating", "lost"),
+    "signed": (),
+    "lost": (),
+    "converted": (),
+}
+
+
+@dataclass(frozen=True)
+class ApprovalLadder:
+    """Inclusive lower bounds of deal value (USD) for each business approval level."""
+
+    manager: float = 50_000.0
+    director: float = 100_000.0
+    vp: float = 500_000.0
+    svp: float = 1_000_000.0
+
+    def thresholds(self) -> list[tuple[str, float]]:
+        """(level, lower bound) from the highest level down."""
+        return [(level, getattr(self, level)) for level in reversed(APPROVAL_LEVELS)]
+
+    def level_for(self, deal_value: float) -> str | None:
+        for level, bound in self.thresholds():
+            if deal_value >= bound:
+                return level
+        return None
+
+
+@dataclass(frozen=True)
+class SlaHours:
+    """Hours from routing to an approval's due date, by deal priority."""
+
+    critical: int = 24
+    high: int = 48
+    medium: int = 72
+    low: int = 72
+
+
+@dataclass(frozen=True)
+class StatusAgeLimits:
+    """Days in a status after which monitoring flags a deal as needing attention."""
+
+    submitted: int = 2
+    scoping: int = 3
+    under_review: int = 3
+    negotiating: int = 4
+    approved: int = 2
+    contract_drafting: int = 3
+    client_review: int = 4
+
+
+@dataclass(frozen=True)
+class ValidationLimits:
+    deal_name_max_chars: int = 500
+    free_text_max_chars: int = 10_000
+    min_growth_ambition: float = 1_000_000.0
+    max_tiers: int = 5
+    days_per_month: float = 30.44
+    default_contract_term_months: int = 12
+    draft_lifetime_days: int = 30
+
+
+@dataclass(frozen=True)
+class MonitoringRules:
+    overdue_escalation_hours: int = 24
+    revision_count_attention: int = 2
+    urgent_priority_attention_days: int = 1
+    negotiating_attention_days: int = 7
+    status_age_days: StatusAgeLimits = field(default_factory=StatusAgeLimits)
+
+
+def _default_category_departments() -> dict[str, str]:
+    return {
+        "financial": "finance",
+        "resources": "finance",
+        "product-innovation": "creative",
+        "technology": "product",
+        "analytics": "solutions",
+        "marketing": "marketing",
+    }
+
+
+@dataclass(frozen=True)
+class BusinessRules:
+    ladder: ApprovalLadder = field(default_factory=ApprovalLadder)
+    sla_hours: SlaHours = field(default_factory=SlaHours)
+    validation: ValidationLimits = field(default_factory=ValidationLimits)
+    monitoring: MonitoringRules = field(default_factory=MonitoringRules)
+    always_reviewing_departments: tuple[str, ...] = ("trading", "finance")
+    custom_deal_department: str = "legal"
+    business_approval_department: str = "trading"
+    # Seed for approval_departments.incentive_types; the table is the live map.
+    category_departments: dict[str, str] = field(default_factory=_default_category_departments)
+
+
+def _apply_overrides(obj: Any, overrides: dict[str, Any], path: str) -> Any:
+    known = {f.name: f for f in fields(obj)}
+    changes: dict[str, Any] = {}
+    for key, value in overrides.items():
+        if key not in known:
+            raise ConfigurationError(f"rules override: unknown setting '{path}{key}'")
+        current = getattr(obj, key)
+        if hasattr(current, "__dataclass_fields__"):
+            if not isinstance(value, dict):
+                raise ConfigurationError(f"rules override: '{path}{key}' must be an object")
+            changes[key] = _apply_overrides(current, value, f"{path}{key}.")
+        elif isinstance(current, dict):
+            changes[key] = {**current, **value}
+        elif isinstance(current, tuple):
+            changes[key] = tuple(value)
+        elif isinstance(current, int | float) and not isinstance(value, int | float):
+            raise ConfigurationError(f"rules override: '{path}{key}' must be a number, got {value!r}")
+        else:
+            changes[key] = type(current)(value)
+    return replace(obj, **changes)
+
+
+def load_rules(path: str | Path | None = None) -> BusinessRules:
+    """The defaults, with the overrides of a JSON file when one is given or set in DEALDESK_RULES_FILE."""
+    path = path or os.environ.get("DEALDESK_RULES_FILE")
+    rules = BusinessRules()
+    if not path:
+        return rules
+    try:
+        overrides = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(f"cannot read rules file {path}: {exc}") from exc
+    return _apply_overrides(rules, overrides, "")

@@ -1,0 +1,158 @@
+"""The one place that reads and writes the lakehouse tables.
+
+Every object name that goes into SQL text comes from a validated identifier
+(catalog, schema, table, column); every value goes through a DataFrame temp
+view or a named parameter, never into the SQL string.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from pyspark.sql import DataFrame, SparkSession
+
+from dealdesk.engine import Target, spark_session, validate_identifier
+
+log = logging.getLogger(__name__)
+
+# Messages of a lost optimistic-concurrency race: locally and on Databricks.
+_CONFLICT_MARKERS = (
+    "Failed to commit transaction",
+    "ConcurrentAppend",
+    "ConcurrentModification",
+    "DELTA_CONCURRENT",
+)
+
+
+def is_write_conflict(exc: BaseException) -> bool:
+    return any(marker in str(exc) for marker in _CONFLICT_MARKERS)
+
+
+@dataclass
+class Lakehouse:
+    spark: SparkSession
+    target: Target
+
+    @classmethod
+    def open(cls, target: Target) -> Lakehouse:
+        return cls(spark_session(target), target)
+
+    # -- names ---------------------------------------------------------------
+    @property
+    def schema_name(self) -> str:
+        return f"`{self.target.catalog}`.`{self.target.schema}`"
+
+    def table_name(self, table: str) -> str:
+        return f"{self.schema_name}.`{validate_identifier('table', table)}`"
+
+    def table_location(self, table: str) -> str:
+        """Folder of a table on the local engine (Unity Catalog manages its own)."""
+        return str(self.target.warehouse / self.target.schema / validate_identifier("table", table))
+
+    def schema_location(self) -> str:
+        return str(self.target.warehouse / self.target.schema)
+
+    # -- reads ---------------------------------------------------------------
+    def sql(self, statement: str, args: dict[str, Any] | None = None) -> DataFrame:
+        return self.spark.sql(statement, args=args) if args else self.spark.sql(statement)
+
+    def read(self, table: str) -> DataFrame:
+        return self.spark.table(self.table_name(table))
+
+    def table_names(self) -> list[str]:
+        rows = self.sql(f"SHOW TABLES IN {self.schema_name}").collect()
+        return sorted(row["tableName"] for row in rows if not row["isTemporary"])
+
+    def table_exists(self, table: str) -> bool:
+        return table in self.table_names()
+
+    def table_properties(self, table: str) -> str:
+        """The 'Table Properties' line of DESCRIBE TABLE EXTENDED (same shape on both engines)."""
+        rows = self.sql(f"DESCRIBE TABLE EXTENDED {self.table_name(table)}").collect()
+        return next((row["data_type"] for row in rows if row["col_name"] == "Table Properties"), "")
+
+    def use_schema(self) -> None:
+        """Make unqualified names resolve to this lakehouse (analysts' queries)."""
+        self.sql(f"USE CATALOG `{self.target.catalog}`")
+        self.sql(f"USE SCHEMA `{self.target.schema}`")
+
+    # -- writes --------------------------------------------------------------
+    @contextmanager
+    def temp_view(self, df: DataFrame, prefix: str = "src") -> Iterator[str]:
+        name = f"_dealdesk_{prefix}_{uuid.uuid4().hex[:12]}"
+        df.createOrReplaceTempView(name)
+        try:
+            yield name
+        finally:
+            self.spark.catalog.dropTempView(name)
+
+    def append(self, df: DataFrame, table: str) -> None:
+        df.write.format("delta").mode("append").saveAsTable(self.table_name(table))
+
+    def merge(
+        self,
+        source: DataFrame,
+        table: str,
+        keys: Sequence[str],
+        *,
+        update_columns: Sequence[str] | None = None,
+        update_condition: str | None = None,
+        insert: bool = True,
+        delete_missing_for: Sequence[str] | None = None,
+        retries: int = 5,
+    ) -> None:
+        """MERGE ``source`` into ``table`` on ``keys``.
+
+        - ``update_columns``: columns to set when a key matches (None: insert-only MERGE).
+        - ``update_condition``: SQL condition over ``t`` (target) and ``s`` (source) for the update.
+        - ``delete_missing_for``: target rows whose values in these columns appear in the
+          source but whose key does not are deleted (e.g. a resubmitted deal's dropped tiers).
+        A lost concurrent commit is retried from a fresh read of the source.
+        """
+        columns = source.columns
+        for name in [*keys, *columns, *(update_columns or ()), *(delete_missing_for or ())]:
+            validate_identifier("column", name)
+        on = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
+        clauses = []
+        if update_columns:
+            sets = ", ".join(f"t.`{c}` = s.`{c}`" for c in update_columns)
+            condition = f" AND ({update_condition})" if update_condition else ""
+            clauses.append(f"WHEN MATCHED{condition} THEN UPDATE SET {sets}")
+        if insert:
+            cols = ", ".join(f"`{c}`" for c in columns)
+            vals = ", ".join(f"s.`{c}`" for c in columns)
+            clauses.append(f"WHEN NOT MATCHED THEN INSERT ({cols}) VALUES ({vals})")
+        with self.temp_view(source) as view:
+            if delete_missing_for:
+                # Scope the delete to the parents present in this batch only.
+                scope_cols = ", ".join(f"`{c}`" for c in delete_missing_for)
+                scope = f"_dealdesk_scope_{uuid.uuid4().hex[:12]}"
+                self.sql(f"SELECT DISTINCT {scope_cols} FROM {view}").createOrReplaceTempView(scope)
+                scoped = " AND ".join(f"t.`{c}` IN (SELECT `{c}` FROM {scope})" for c in delete_missing_for)
+                clauses.append(f"WHEN NOT MATCHED BY SOURCE AND {scoped} THEN DELETE")
+            statement = f"MERGE INTO {self.table_name(table)} AS t USING {view} AS s ON {on} " + " ".join(
+                clauses
+            )
+            try:
+                self._with_retries(lambda: self.sql(statement).collect(), retries, f"MERGE into {table}")
+            finally:
+                if delete_missing_for:
+                    self.spark.catalog.dropTempView(scope)
+
+    def _with_retries(self, action: Any, retries: int, what: str) -> Any:
+        for attempt in range(retries + 1):
+            try:
+                return action()
+            except Exception as exc:
+                if attempt >= retries or not is_write_conflict(exc):
+                    raise
+                wait = 0.2 * (2**attempt)
+                log.warning("%s lost a concurrent commit; retrying in %.1fs", what, wait)
+                time.sleep(wait)
+        return None

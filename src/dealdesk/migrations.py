@@ -1,0 +1,216 @@
+"""The migration runner: applies the numbered SQL files of ddl/ in order.
+
+- A file is applied once; its version and checksum go to ``schema_migrations``.
+- An applied file that changed since is refused: add a new numbered file instead.
+- ``*.databricks.sql`` files hold Unity-Catalog-only statements and run only there.
+- The local engine keeps its catalog in memory, so every local start re-attaches
+  the tables (the CREATE statements of the applied files, which are idempotent).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+
+from dealdesk.errors import MigrationError
+from dealdesk.lakehouse import Lakehouse
+
+FILE_NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)(\.databricks)?\.sql$")
+PLACEHOLDER = re.compile(r"\$\{([a-z_]+)(?::([a-z_]+))?\}")
+ADD_CHECK = re.compile(r"^ALTER\s+TABLE\s+\S+\s+ADD\s+CONSTRAINT\s+(\w+)\s+CHECK\b", re.IGNORECASE)
+CREATE_TABLE = re.compile(
+    r"^CREATE\s+TABLE\s+IF\s+NOT\s+EXISTS\s+\$\{catalog\}\.\$\{schema\}\.(\w+)", re.IGNORECASE
+)
+LEDGER = "schema_migrations"
+
+
+def ddl_directory() -> Path:
+    """ddl/ inside the installed wheel, or at the root of a source checkout."""
+    packaged = resources.files("dealdesk") / "ddl"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parents[2] / "ddl"
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    text: str
+    databricks_only: bool
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.text.encode()).hexdigest()
+
+    @property
+    def statements(self) -> list[str]:
+        return split_statements(self.text)
+
+    @property
+    def create_table_statements(self) -> list[str]:
+        return [s for s in self.statements if CREATE_TABLE.match(s)]
+
+
+def discover(directory: Path | None = None) -> list[Migration]:
+    directory = directory or ddl_directory()
+    migrations = []
+    for path in sorted(directory.glob("*.sql")):
+        match = FILE_NAME.match(path.name)
+        if not match:
+            raise MigrationError(f"{path.name}: DDL files are named NNN_name.sql or NNN_name.databricks.sql")
+        migrations.append(Migration(int(match[1]), path.name, path.read_text(), bool(match[3])))
+    versions = [m.version for m in migrations]
+    duplicates = sorted({v for v in versions if versions.count(v) > 1})
+    if duplicates:
+        raise MigrationError(f"two DDL files share version {duplicates[0]:03d}")
+    return migrations
+
+
+def split_statements(text: str) -> list[str]:
+    """Split SQL on semicolons outside quotes and comments; drop comment-only pieces."""
+    statements, current, i, quote = [], [], 0, None
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            current.append(ch)
+            if ch == quote:
+                quote = None
+        elif ch in "'`\"":
+            quote = ch
+            current.append(ch)
+        elif text.startswith("--", i):
+            end = text.find("\n", i)
+            i = len(text) if end == -1 else end
+            continue
+        elif ch == ";":
+            statements.append("".join(current).strip())
+            current = []
+        else:
+            current.append(ch)
+        i += 1
+    statements.append("".join(current).strip())
+    return [s for s in statements if s]
+
+
+def render(statement: str, lakehouse: Lakehouse, *, for_databricks: bool | None = None) -> str:
+    """Fill ${catalog}, ${schema}, ${schema_location} and ${location:table}.
+
+    Locations are given only on the local engine; Unity Catalog manages its tables.
+    """
+    local = lakehouse.target.is_local if for_databricks is None else not for_databricks
+
+    def substitute(match: re.Match[str]) -> str:
+        key, arg = match[1], match[2]
+        if key == "catalog":
+            return f"`{lakehouse.target.catalog}`"
+        if key == "schema":
+            return f"`{lakehouse.target.schema}`"
+        if key == "schema_location":
+            return f"LOCATION '{lakehouse.schema_location()}'" if local else ""
+        if key == "location" and arg:
+            return f"LOCATION '{lakehouse.table_location(arg)}'" if local else ""
+        raise MigrationError(f"unknown placeholder {match[0]}")
+
+    return PLACEHOLDER.sub(substitute, statement)
+
+
+@dataclass
+class MigrationReport:
+    applied: list[str] = field(default_factory=list)
+    already_applied: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+class MigrationRunner:
+    def __init__(self, lakehouse: Lakehouse, migrations: list[Migration] | None = None) -> None:
+        self.lakehouse = lakehouse
+        self.migrations = migrations if migrations is not None else discover()
+        if not self.migrations or self.migrations[0].version != 0:
+            raise MigrationError("the first DDL file must be 000_*.sql (schema and ledger)")
+
+    def _applies_here(self, migration: Migration) -> bool:
+        return not (migration.databricks_only and self.lakehouse.target.is_local)
+
+    def _bootstrap(self) -> None:
+        for statement in self.migrations[0].statements:
+            self.lakehouse.sql(render(statement, self.lakehouse))
+
+    def applied_checksums(self) -> dict[int, tuple[str, str]]:
+        rows = self.lakehouse.read(LEDGER).select("version", "name", "checksum").collect()
+        return {row["version"]: (row["name"], row["checksum"]) for row in rows}
+
+    def _verify_unchanged(self, applied: dict[int, tuple[str, str]]) -> None:
+        by_version = {m.version: m for m in self.migrations}
+        for version, (name, checksum) in sorted(applied.items()):
+            migration = by_version.get(version)
+            if migration is None:
+                raise MigrationError(f"{name} was applied but is missing from ddl/")
+            if migration.checksum != checksum:
+                raise MigrationError(
+                    f"{migration.name} changed after it was applied (checksum {checksum[:12]} is now "
+                    f"{migration.checksum[:12]}); put the change in a new numbered file"
+                )
+
+    def attach(self) -> dict[int, tuple[str, str]]:
+        """Register the schema and the applied tables in this session (local catalogs are in memory)."""
+        self._bootstrap()
+        applied = self.applied_checksums()
+        self._verify_unchanged(applied)
+        if self.lakehouse.target.is_local:
+            for migration in self.migrations[1:]:
+                if migration.version in applied:
+                    # CREATE ... IF NOT EXISTS over an existing location registers the table;
+                    # data, constraints and defaults come back from the Delta log.
+                    for statement in migration.create_table_statements:
+                        self.lakehouse.sql(render(statement, self.lakehouse))
+        return applied
+
+    def pending(self) -> list[Migration]:
+        applied = self.attach()
+        return [m for m in self.migrations if m.version not in applied and self._applies_here(m)]
+
+    def migrate(self) -> MigrationReport:
+        report = MigrationReport()
+        applied = self.attach()
+        for migration in self.migrations:
+            if migration.version in applied:
+                report.already_applied.append(migration.name)
+            elif not self._applies_here(migration):
+                report.skipped.append(migration.name)
+            else:
+                self._apply(migration)
+                report.applied.append(migration.name)
+        return report
+
+    def _apply(self, migration: Migration) -> None:
+        for number, statement in enumerate(migration.statements, start=1):
+            try:
+                self.lakehouse.sql(render(statement, self.lakehouse)).collect()
+            except Exception as exc:
+                if ADD_CHECK.match(statement) and "already exists" in str(exc):
+                    continue  # re-run after a partial failure: the constraint is already in the Delta log
+                first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise MigrationError(f"{migration.name}, statement {number}: {first_line}") from exc
+        self._record(migration)
+
+    def _record(self, migration: Migration) -> None:
+        row = [
+            (
+                migration.version,
+                migration.name,
+                migration.checksum,
+                self.lakehouse.target.engine,
+                len(migration.statements),
+                datetime.now(UTC).replace(tzinfo=None),
+            )
+        ]
+        schema = (
+            "version INT, name STRING, checksum STRING, engine STRING, statements INT, applied_at TIMESTAMP"
+        )
+        source = self.lakehouse.spark.createDataFrame(row, schema)
+        self.lakehouse.merge(source, LEDGER, ["version"])

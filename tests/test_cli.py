@@ -1,0 +1,112 @@
+"""The dealdesk command: separate processes, so every call is a restart of the engine."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dealdesk.cli import main
+from tests.conftest import REPO
+
+
+def dealdesk(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DEALDESK_HOME": str(home), "DEALDESK_SCHEMA": "cli_test"}
+    return subprocess.run(
+        [sys.executable, "-m", "dealdesk.cli", *args], capture_output=True, text=True, env=env, timeout=300
+    )
+
+
+@pytest.fixture(scope="module")
+def migrated_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("cli")
+    result = dealdesk(home, "migrate")
+    assert result.returncode == 0, result.stderr
+    assert "applied  020_deals.sql" in result.stdout
+    return home
+
+
+def test_tables_survive_a_restart(migrated_home: Path):
+    insert = dealdesk(
+        migrated_home,
+        "sql",
+        "INSERT INTO advertisers (id, name, previous_year_revenue, previous_year_margin, previous_year_profit, "
+        "previous_year_incentive_cost, previous_year_client_value, region, source_event_id, created_at, "
+        "updated_at) VALUES (7, 'Acme Foods', 800000, 0.31, 248000, 30000, 120000, 'northeast', 'e1', "
+        "current_timestamp(), current_timestamp())",
+    )
+    assert insert.returncode == 0, insert.stderr
+    again = dealdesk(migrated_home, "sql", "SELECT id, name FROM advertisers", "--format", "json")
+    assert again.returncode == 0, again.stderr
+    assert [json.loads(line) for line in again.stdout.splitlines()] == [{"id": 7, "name": "Acme Foods"}]
+    # Constraints come back from the Delta log after the restart.
+    bad = dealdesk(
+        migrated_home,
+        "sql",
+        "INSERT INTO advertisers (id, name, previous_year_revenue, previous_year_margin, previous_year_profit, "
+        "previous_year_incentive_cost, previous_year_client_value, region, source_event_id, created_at, "
+        "updated_at) VALUES (8, 'Bad', 0, 2.5, 0, 0, 0, 'mars', 'e2', current_timestamp(), current_timestamp())",
+    )
+    assert bad.returncode == 1
+    assert "advertisers_" in bad.stderr and "violated" in bad.stderr
+
+
+def test_migrate_again_in_a_new_process_applies_nothing(migrated_home: Path):
+    result = dealdesk(migrated_home, "migrate")
+    assert result.returncode == 0, result.stderr
+    assert "0 applied" in result.stdout
+
+
+def test_sql_json_returns_one_object_per_line(migrated_home: Path):
+    result = dealdesk(
+        migrated_home, "sql", "SELECT department, is_active FROM approval_departments ORDER BY department",
+        "--format", "json",
+    )  # fmt: skip
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert rows[0] == {"department": "creative", "is_active": True}
+    assert len(rows) == 7
+
+
+def test_sql_csv_has_a_header(migrated_home: Path):
+    result = dealdesk(migrated_home, "sql", "SELECT department FROM approval_departments WHERE department = 'legal'",
+                      "--format", "csv")  # fmt: skip
+    assert result.stdout.splitlines() == ["department", "legal"]
+
+
+def test_errors_are_one_line_and_non_zero(migrated_home: Path):
+    result = dealdesk(migrated_home, "sql", "SELECT * FROM no_such_table")
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: ")
+    assert "no_such_table" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_invalid_schema_name_is_a_clear_error(capsys: pytest.CaptureFixture[str]):
+    assert main(["--schema", "deal desk; DROP", "tables"]) == 1
+    assert "schema 'deal desk; DROP' is not a valid identifier" in capsys.readouterr().err
+
+
+def test_find_python_explains_what_is_missing(tmp_path: Path):
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYENV_ROOT": str(tmp_path / "none")}
+    if Path("/usr/bin/python3.12").exists() or Path("/usr/local/bin/python3.12").exists():
+        pytest.fail("this check needs a machine without a system Python 3.12; adjust it for this one")
+    result = subprocess.run(
+        [str(REPO / "scripts" / "find-python312")], capture_output=True, text=True, env=env
+    )
+    assert result.returncode == 1
+    assert "no Python 3.12 interpreter found" in result.stderr
+    assert "pyenv install 3.12" in result.stderr
+
+
+def test_find_python_honours_an_explicit_interpreter(tmp_path: Path):
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHON": sys.executable}
+    result = subprocess.run(
+        [str(REPO / "scripts" / "find-python312")], capture_output=True, text=True, env=env
+    )
+    assert result.returncode == 0
+    assert result.stdout.strip() == sys.executable
