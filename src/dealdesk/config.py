@@ -63,6 +63,8 @@ DOCUMENT_KINDS = (
     "approval_action",
     "status_change",
 )
+# Kinds intake keeps as they came and the decide job applies (they act on existing deals).
+WORKFLOW_KINDS = ("approval_action", "status_change")
 
 # Allowed status transitions (business rules, section 5).
 STATUS_TRANSITIONS: dict[str, tuple[str, ...]] = {

@@ -12,8 +12,14 @@ from pyspark.sql import functions as F
 
 
 def stable_id(namespace: str, *parts: Column) -> Column:
-    """BIGINT id from a namespace and the natural-key columns (nulls hash as a marker, not skipped)."""
-    return F.xxhash64(F.lit(namespace), *[F.coalesce(p.cast("string"), F.lit("\u0000null")) for p in parts])
+    """BIGINT id from a namespace and the natural-key columns.
+
+    Each part is hashed with its null flag, so a null differs from any value (xxhash64 skips
+    nulls). Not coalesce(part, marker): on the local engine that folds an all-null batch to a
+    constant, and xxhash64 over constants only panics.
+    """
+    flagged = [c for p in parts for c in (p.isNull(), p.cast("string"))]
+    return F.xxhash64(F.lit(namespace), *flagged)
 
 
 def normalised_name(name: Column) -> Column:

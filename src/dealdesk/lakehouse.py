@@ -13,9 +13,10 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from dealdesk.engine import Target, spark_session, validate_identifier
 
@@ -38,6 +39,9 @@ def is_write_conflict(exc: BaseException) -> bool:
 class Lakehouse:
     spark: SparkSession
     target: Target
+    # Opt-in record of every SQL text sent (a list, or None for off), shared by all instances so that
+    # statements of jobs started through the CLI are caught too: the tests parse them as Databricks SQL.
+    recorded_statements: ClassVar[list[str] | None] = None
 
     @classmethod
     def open(cls, target: Target) -> Lakehouse:
@@ -60,14 +64,23 @@ class Lakehouse:
 
     # -- reads ---------------------------------------------------------------
     def sql(self, statement: str, args: dict[str, Any] | None = None) -> DataFrame:
+        if Lakehouse.recorded_statements is not None:
+            Lakehouse.recorded_statements.append(statement)
         return self.spark.sql(statement, args=args) if args else self.spark.sql(statement)
 
     def read(self, table: str) -> DataFrame:
         return self.spark.table(self.table_name(table))
 
     def table_names(self) -> list[str]:
+        """The schema's tables (views left out)."""
         rows = self.sql(f"SHOW TABLES IN {self.schema_name}").collect()
-        return sorted(row["tableName"] for row in rows if not row["isTemporary"])
+        views = set(self.view_names())
+        return sorted(r["tableName"] for r in rows if not r["isTemporary"] and r["tableName"] not in views)
+
+    def view_names(self) -> list[str]:
+        rows = [r.asDict() for r in self.sql(f"SHOW VIEWS IN {self.schema_name}").collect()]
+        # Spark names the column viewName; the local engine, tableName
+        return sorted(r.get("viewName") or r["tableName"] for r in rows if not r["isTemporary"])
 
     def table_exists(self, table: str) -> bool:
         return table in self.table_names()
@@ -112,14 +125,18 @@ class Lakehouse:
         - ``update_columns``: columns to set when a key matches (None: insert-only MERGE).
         - ``update_condition``: SQL condition over ``t`` (target) and ``s`` (source) for the update.
         - ``delete_missing_for``: target rows whose values in these columns appear in the
-          source but whose key does not are deleted (e.g. a resubmitted deal's dropped tiers).
+          source but whose key does not are deleted (e.g. the tiers a resubmission dropped).
         A lost concurrent commit is retried from a fresh read of the source.
         """
-        columns = source.columns
-        for name in [*keys, *columns, *(update_columns or ()), *(delete_missing_for or ())]:
+        for name in [*keys, *source.columns, *(update_columns or ()), *(delete_missing_for or ())]:
             validate_identifier("column", name)
+        if delete_missing_for:
+            source = self._with_stale_rows(source, table, keys, delete_missing_for)
+        columns = [c for c in source.columns if c != "_dealdesk_delete"]
         on = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
         clauses = []
+        if delete_missing_for:
+            clauses.append("WHEN MATCHED AND s._dealdesk_delete THEN DELETE")
         if update_columns:
             sets = ", ".join(f"t.`{c}` = s.`{c}`" for c in update_columns)
             condition = f" AND ({update_condition})" if update_condition else ""
@@ -127,23 +144,32 @@ class Lakehouse:
         if insert:
             cols = ", ".join(f"`{c}`" for c in columns)
             vals = ", ".join(f"s.`{c}`" for c in columns)
-            clauses.append(f"WHEN NOT MATCHED THEN INSERT ({cols}) VALUES ({vals})")
+            guard = " AND NOT s._dealdesk_delete" if delete_missing_for else ""
+            clauses.append(f"WHEN NOT MATCHED{guard} THEN INSERT ({cols}) VALUES ({vals})")
         with self.temp_view(source) as view:
-            if delete_missing_for:
-                # Scope the delete to the parents present in this batch only.
-                scope_cols = ", ".join(f"`{c}`" for c in delete_missing_for)
-                scope = f"_dealdesk_scope_{uuid.uuid4().hex[:12]}"
-                self.sql(f"SELECT DISTINCT {scope_cols} FROM {view}").createOrReplaceTempView(scope)
-                scoped = " AND ".join(f"t.`{c}` IN (SELECT `{c}` FROM {scope})" for c in delete_missing_for)
-                clauses.append(f"WHEN NOT MATCHED BY SOURCE AND {scoped} THEN DELETE")
             statement = f"MERGE INTO {self.table_name(table)} AS t USING {view} AS s ON {on} " + " ".join(
                 clauses
             )
-            try:
-                self._with_retries(lambda: self.sql(statement).collect(), retries, f"MERGE into {table}")
-            finally:
-                if delete_missing_for:
-                    self.spark.catalog.dropTempView(scope)
+            self._with_retries(lambda: self.sql(statement).collect(), retries, f"MERGE into {table}")
+
+    def _with_stale_rows(
+        self, source: DataFrame, table: str, keys: Sequence[str], scope: Sequence[str]
+    ) -> DataFrame:
+        """Add the target rows of the batch's parents that the batch no longer has, flagged for delete.
+
+        (A subquery in the MERGE condition is not portable; a flagged source row is.)
+        """
+        stale = (
+            self.read(table)
+            .join(source.select(*scope).distinct(), list(scope), "left_semi")
+            .join(source.select(*keys), list(keys), "left_anti")
+            .select(*keys)
+        )
+        stale = self.spark.createDataFrame(stale.collect(), stale.schema)  # freeze before writing the target
+        flagged = source.withColumn("_dealdesk_delete", F.lit(False))
+        return flagged.unionByName(
+            stale.withColumn("_dealdesk_delete", F.lit(True)), allowMissingColumns=True
+        )
 
     def _with_retries(self, action: Any, retries: int, what: str) -> Any:
         for attempt in range(retries + 1):

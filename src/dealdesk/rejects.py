@@ -27,12 +27,11 @@ def rejection_rows(rejected: DataFrame, run_id: str) -> DataFrame:
 
 
 def write_rejections(lakehouse: Lakehouse, rejected: DataFrame, run_id: str) -> None:
-    """Record rejected documents; a document rejected again (a failed replay) gets its new reasons."""
+    """Record rejected documents; one rejected again (a failed replay, a corrected copy that still
+    fails) gets its latest copy and reasons."""
+    rows = rejection_rows(rejected, run_id)
     lakehouse.merge(
-        rejection_rows(rejected, run_id),
-        "rejected_documents",
-        ["event_id"],
-        update_columns=["reasons", "rejected_at", "run_id"],
+        rows, "rejected_documents", ["event_id"], update_columns=[c for c in rows.columns if c != "event_id"]
     )
 
 

@@ -1,0 +1,96 @@
+"""Freezing a computed batch before the writes that change its inputs, and the two writes jobs make."""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import StructField, StructType
+
+from dealdesk.lakehouse import Lakehouse
+
+
+def materialize(spark: SparkSession, df: DataFrame) -> DataFrame:
+    """The rows of ``df`` as a local DataFrame.
+
+    A DataFrame is a plan: evaluated again after a MERGE into one of the tables it reads,
+    it would see the new data. A job step computes its batch once, freezes it here, and
+    then writes every table from the frozen rows. Batches are one step's worth of events,
+    small enough for the driver.
+    """
+    return spark.createDataFrame(df.collect(), df.schema)
+
+
+def overlay(rows: DataFrame, updates: DataFrame) -> DataFrame:
+    """``rows`` with the columns of ``updates`` replaced on the rows whose id matches."""
+    changed = [c for c in updates.columns if c != "id"]
+    incoming = updates.select(
+        "id", *[F.col(c).alias(f"_new_{c}") for c in changed], F.lit(True).alias("_matched")
+    )
+    return rows.join(incoming, "id", "left").select(
+        *[
+            F.when(F.col("_matched"), F.col(f"_new_{c}")).otherwise(F.col(c)).alias(c)
+            if c in changed
+            else F.col(c)
+            for c in rows.columns
+        ]
+    )
+
+
+def _frozen(lakehouse: Lakehouse, rows: DataFrame, table: str) -> DataFrame:
+    """Plain rows, typed with the target's nullability: the local engine plans the CHECK
+    constraints of a write much faster when it knows a column cannot be null, and it checks
+    NOT NULL columns even against rows a filter in the source plan removed."""
+    required = {f.name for f in lakehouse.read(table).schema.fields if not f.nullable}
+    schema = StructType(
+        [StructField(f.name, f.dataType, f.nullable and f.name not in required) for f in rows.schema.fields]
+    )
+    return lakehouse.spark.createDataFrame(rows.collect(), schema)
+
+
+def update_rows(lakehouse: Lakehouse, rows: DataFrame, table: str) -> int:
+    """Set the other columns of ``rows`` on the rows of ``table`` with the same id; returns the count."""
+    rows = _frozen(lakehouse, rows, table)
+    count = rows.count()
+    if count:
+        lakehouse.merge(
+            rows, table, ["id"], update_columns=[c for c in rows.columns if c != "id"], insert=False
+        )
+    return count
+
+
+def insert_rows(lakehouse: Lakehouse, rows: DataFrame, table: str) -> int:
+    """Insert-only MERGE by id: rows already there (a re-run) are left alone; returns the rows offered."""
+    rows = _frozen(lakehouse, rows, table)
+    count = rows.count()
+    if count:
+        lakehouse.merge(rows, table, ["id"])
+    return count
+
+
+def upsert_rows(
+    lakehouse: Lakehouse,
+    rows: DataFrame,
+    table: str,
+    *,
+    keep_on_update: tuple[str, ...] = ("id", "created_at"),
+) -> int:
+    """Whole rows by id: new ones inserted, existing ones overwritten (``keep_on_update`` kept).
+
+    Two MERGEs, update-only then insert-only: on the local engine one MERGE that both
+    updates and inserts into a table with many CHECK constraints runs out of memory.
+    Each is idempotent, so a failure between them is repaired by the re-run.
+    """
+    rows = _frozen(lakehouse, rows, table)
+    ids = rows.select("id")
+    existing = {r["id"] for r in lakehouse.read(table).select("id").join(ids, "id", "left_semi").collect()}
+    updates = [r for r in rows.collect() if r["id"] in existing]
+    inserts = [r for r in rows.collect() if r["id"] not in existing]
+    spark = lakehouse.spark
+    if updates:
+        columns = [c for c in rows.columns if c not in keep_on_update]
+        lakehouse.merge(
+            spark.createDataFrame(updates, rows.schema), table, ["id"], update_columns=columns, insert=False
+        )
+    if inserts:
+        lakehouse.merge(spark.createDataFrame(inserts, rows.schema), table, ["id"])
+    return len(updates) + len(inserts)

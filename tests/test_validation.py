@@ -1,0 +1,224 @@
+"""The validation rules as Column functions, evaluated on documents without touching a table.
+
+Each case is a valid submission with one field changed: the rule named must fire (or, on
+the valid side of a boundary, nothing may fire).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from dealdesk.config import BusinessRules
+from dealdesk.intake import documents as D
+from dealdesk.intake import validation as V
+from dealdesk.lakehouse import Lakehouse
+from tests.intake_builders import scoping_request, submission, tier, with_tiers
+
+RULES = BusinessRules()
+
+
+@pytest.fixture(scope="module")
+def spark(shared_lakehouse: Lakehouse) -> SparkSession:
+    return shared_lakehouse.spark
+
+
+def _evaluate(spark: SparkSession, doc: dict[str, Any], schema: str, errors, warnings=None) -> tuple:
+    frame = spark.createDataFrame([(json.dumps(doc),)], "payload STRING").select(
+        F.from_json("payload", schema).alias("doc")
+    )
+    columns = [errors(F.col("doc")).alias("errors")]
+    if warnings is not None:
+        columns.append(warnings(F.col("doc")).alias("warnings"))
+    row = frame.select(*columns).first()
+    found = [(r["field"], r["rule"]) for r in row["errors"]]
+    return (found, [(r["field"], r["rule"]) for r in row["warnings"]]) if warnings else (found, [])
+
+
+def submission_errors(spark: SparkSession, doc: dict[str, Any], *, draft: bool = False) -> list[tuple]:
+    return _evaluate(
+        spark,
+        doc,
+        D.SUBMISSION_SCHEMA,
+        lambda d: V.submission_errors(d, RULES, draft=F.lit(draft)),
+    )[0]
+
+
+def test_the_base_submission_is_valid(spark: SparkSession):
+    assert submission_errors(spark, submission()) == []
+
+
+# (overrides, the (field, rule) that must fire, or None when the document must pass)
+BOUNDARIES = {
+    "growth ambition 999,999": ({"deal.growth_ambition": 999_999}, ("deal.growth_ambition", "minimum")),
+    "growth ambition 1,000,000": ({"deal.growth_ambition": 1_000_000}, None),
+    "growth ambition absent": ({"deal.growth_ambition": None}, None),
+    "0 tiers": ({"tiers": []}, ("tiers", "tier_count")),
+    "1 tier": (with_tiers(1), None),
+    "5 tiers": (with_tiers(5), None),
+    "6 tiers": (with_tiers(6), ("tiers", "tier_count")),
+    "margin 1.0": ({"tiers": [tier(1, margin=1.0)]}, None),
+    "margin 1.01": ({"tiers": [tier(1, margin=1.01)]}, ("tiers[1].annual_gross_margin", "between")),
+    "margin 0": ({"tiers": [tier(1, margin=0)]}, None),
+    "margin -0.01": ({"tiers": [tier(1, margin=-0.01)]}, ("tiers[1].annual_gross_margin", "between")),
+    "revenue 0": ({"tiers": [tier(1, revenue=0)]}, None),
+    "revenue -1": ({"tiers": [tier(1, revenue=-1)]}, ("tiers[1].annual_revenue", "minimum")),
+    "2025-02-30": ({"deal.term_start_date": "2025-02-30"}, ("deal.term_start_date", "date")),
+    "2024-02-29 (leap day)": ({"deal.term_start_date": "2024-02-29"}, None),
+    "date not YYYY-MM-DD": ({"deal.term_end_date": "31/03/2027"}, ("deal.term_end_date", "date")),
+    "end date = start date": (
+        {"deal.term_start_date": "2026-04-01", "deal.term_end_date": "2026-04-01"},
+        ("deal.term_end_date", "end_after_start"),
+    ),
+    "end date a day after start": (
+        {"deal.term_start_date": "2026-04-01", "deal.term_end_date": "2026-04-02"},
+        None,
+    ),
+    "name of 500 characters": ({"deal.deal_name": "x" * 500}, None),
+    "name of 501 characters": ({"deal.deal_name": "x" * 501}, ("deal.deal_name", "length")),
+    "name only spaces": ({"deal.deal_name": "   "}, ("deal.deal_name", "required")),
+    "tier numbers with a gap": (
+        {"tiers": [tier(1), tier(3)]},
+        ("tiers.tier_number", "tier_sequence"),
+    ),
+    "tier numbers repeated": ({"tiers": [tier(1), tier(1)]}, ("tiers.tier_number", "tier_sequence")),
+    "flat commit with two tiers": (
+        with_tiers(2, "flat_commit"),
+        ("tiers", "flat_commit_single_tier"),
+    ),
+    "flat commit with one tier": (with_tiers(1, "flat_commit"), None),
+    "tier without incentives": (
+        {"tiers": [tier(1, incentives=[])]},
+        ("tiers[1].incentives", "required"),
+    ),
+    "unknown incentive category": (
+        {"tiers.0.incentives": [{"category": "travel", "sub_category": "x", "option": "y", "value": 1}]},
+        ("tiers[1].incentives[1].category", "one_of"),
+    ),
+    "marketing-ld means marketing": (
+        {
+            "tiers.0.incentives": [
+                {"category": "marketing-ld", "sub_category": "x", "option": "y", "value": 1}
+            ]
+        },
+        None,
+    ),
+    "negative incentive value": (
+        {"tiers.0.incentives": [{"category": "financial", "sub_category": "x", "option": "y", "value": -5}]},
+        ("tiers[1].incentives[1].value", "minimum"),
+    ),
+    "empty option": (
+        {"tiers.0.incentives": [{"category": "financial", "sub_category": "x", "option": " ", "value": 1}]},
+        ("tiers[1].incentives[1].option", "required"),
+    ),
+    "unknown deal type": ({"deal.deal_type": "expand"}, ("deal.deal_type", "one_of")),
+    "unknown channel": ({"deal.sales_channel": "direct"}, ("deal.sales_channel", "one_of")),
+    "unknown structure": ({"deal.deal_structure": "hybrid"}, ("deal.deal_structure", "one_of")),
+    "unknown region": ({"deal.region": "antarctica"}, ("deal.region", "one_of")),
+    "unknown priority": ({"deal.priority": "urgent"}, ("deal.priority", "one_of")),
+    "enumerations in any case": ({"deal.region": " NorthEast ", "deal.deal_type": "GROW"}, None),
+    "client_direct without advertiser": (
+        {"deal.advertiser_name": None},
+        ("deal.advertiser_name", "client_for_channel"),
+    ),
+    "agency channel without agency": (
+        {"deal.sales_channel": "holding_company", "deal.agency_name": ""},
+        ("deal.agency_name", "client_for_channel"),
+    ),
+    "bad e-mail": ({"submitted_by": "not-an-email"}, ("submitted_by", "email")),
+    "previous margin 1.5": ({"deal.previous_year_margin": 1.5}, ("deal.previous_year_margin", "between")),
+    "previous revenue -1": ({"deal.previous_year_revenue": -1}, ("deal.previous_year_revenue", "minimum")),
+    "number given as text": ({"deal.growth_ambition": "lots"}, ("deal.growth_ambition", "number")),
+    "free text of 10,000": ({"deal.client_asks": "a" * 10_000}, None),
+    "free text of 10,001": ({"deal.client_asks": "a" * 10_001}, ("deal.client_asks", "max_length")),
+    "reference not DEAL-YYYY-NNN": ({"reference_number": "DEAL-2026-7"}, ("reference_number", "format")),
+}
+
+
+@pytest.mark.parametrize("case", BOUNDARIES, ids=list(BOUNDARIES))
+def test_submission_rule(spark: SparkSession, case: str):
+    overrides, expected = BOUNDARIES[case]
+    found = submission_errors(spark, submission(overrides))
+    if expected is None:
+        assert found == []
+    else:
+        assert expected in found, found
+
+
+def test_every_failing_rule_is_listed_not_only_the_first(spark: SparkSession):
+    doc = submission({"deal.region": "mars", "deal.deal_name": "", "tiers": [], "submitted_by": "nobody"})
+    rules = {rule for _, rule in submission_errors(spark, doc)}
+    assert {"one_of", "required", "tier_count", "email"} <= rules
+
+
+def test_a_draft_is_checked_for_name_and_enumerations_only(spark: SparkSession):
+    incomplete = submission({"tiers": [], "deal.term_start_date": None, "deal.advertiser_name": None})
+    assert submission_errors(spark, incomplete, draft=True) == []
+    assert ("deal.region", "one_of") in submission_errors(
+        spark, submission({"tiers": [], "deal.region": "mars"}), draft=True
+    )
+    assert ("deal.deal_name", "required") in submission_errors(
+        spark, submission({"deal.deal_name": None}), draft=True
+    )
+
+
+def test_reasons_carry_the_offending_value(spark: SparkSession):
+    frame = spark.createDataFrame(
+        [(json.dumps(submission({"deal.region": "antarctica"})),)], "payload STRING"
+    ).select(V.submission_errors(F.from_json("payload", D.SUBMISSION_SCHEMA), RULES, draft=F.lit(False)))
+    (reason,) = frame.first()[0]
+    assert reason["value"] == "antarctica"
+    assert "northeast" in reason["message"]
+
+
+def test_a_contract_term_that_disagrees_with_the_dates_is_a_warning(spark: SparkSession):
+    doc = submission({"deal.contract_term": 24})
+    errors, warnings = _evaluate(
+        spark,
+        doc,
+        D.SUBMISSION_SCHEMA,
+        lambda d: V.submission_errors(d, RULES, draft=F.lit(False)),
+        lambda d: V.submission_warnings(d, RULES),
+    )
+    assert errors == []
+    assert warnings == [("deal.contract_term", "derived_from_dates")]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({}, None),
+        ({"growth_ambition": 999_999}, ("request.growth_ambition", "minimum")),
+        ({"growth_ambition": None}, ("request.growth_ambition", "required")),
+        ({"request_title": ""}, ("request.request_title", "required")),
+        ({"sales_channel": "fax"}, ("request.sales_channel", "one_of")),
+        ({"growth_opportunity_client": None}, ("request.growth_opportunity_client", "required")),
+        (
+            {"term_start_date": "2026-05-01", "term_end_date": "2026-05-01"},
+            ("request.term_end_date", "end_after_start"),
+        ),
+    ],
+)
+def test_scoping_rule(spark: SparkSession, overrides: dict, expected: tuple | None):
+    doc = scoping_request(**overrides)
+    found, _ = _evaluate(spark, doc, D.SCOPING_SCHEMA, lambda d: V.scoping_errors(d, RULES))
+    assert found == [] if expected is None else expected in found, found
+
+
+def test_derived_contract_term(spark: SparkSession):
+    frame = spark.createDataFrame(
+        [("2026-04-01", "2027-03-31"), ("2026-04-01", "2026-04-02"), ("2026-01-01", "2026-07-01")],
+        "start STRING, end STRING",
+    )
+    terms = [
+        r[0]
+        for r in frame.select(
+            V.derived_contract_term(V.as_date(F.col("start")), V.as_date(F.col("end")), RULES)
+        ).collect()
+    ]
+    # 364 / 30.44 = 11.96 -> 12; one day rounds to 0 -> at least 1; 181 / 30.44 = 5.95 -> 6
+    assert terms == [12, 1, 6]
