@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import shutil
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from dealdesk import __version__
+from dealdesk.config import load_rules
 from dealdesk.engine import ENGINES, Target
 from dealdesk.errors import DealDeskError
+from dealdesk.intake.commands import add_commands as add_intake_commands
 from dealdesk.lakehouse import Lakehouse
-from dealdesk.migrations import MigrationRunner
+from dealdesk.migrations import MigrationRunner, parse_parameters
 from dealdesk.output import FORMATS, render
+from dealdesk.report import write_report
+from dealdesk.workflow.commands import add_commands as add_workflow_commands
+from dealdesk.workflow.commands import run_demo_days, status_summary
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -30,9 +37,17 @@ def target_of(args: argparse.Namespace) -> Target:
     return Target.from_options(args.engine, args.catalog, args.schema, args.home, args.profile)
 
 
+def ddl_parameters(args: argparse.Namespace) -> dict[str, str]:
+    """DDL parameters: DEALDESK_DDL_PARAMS (NAME=VALUE,NAME=VALUE), then each --param NAME=VALUE."""
+    from_env = [pair for pair in os.environ.get("DEALDESK_DDL_PARAMS", "").split(",") if pair.strip()]
+    return parse_parameters([*from_env, *(args.param or [])])
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
     lakehouse = Lakehouse.open(target_of(args))
-    report = MigrationRunner(lakehouse).migrate()
+    parameters = ddl_parameters(args)
+    analysts = parameters.get("analysts_group")
+    report = MigrationRunner(lakehouse, analysts_group=analysts, parameters=parameters).migrate()
     for name in report.applied:
         print(f"applied  {name}")
     for name in report.skipped:
@@ -74,9 +89,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"Building a fresh lakehouse in {target.home}", flush=True)
     lakehouse = Lakehouse.open(target)
     report = MigrationRunner(lakehouse).migrate()
-    print(f"Applied {len(report.applied)} DDL files ({len(report.skipped)} Databricks-only skipped)\n")
+    print(f"Applied {len(report.applied)} DDL files ({len(report.skipped)} Databricks-only skipped)")
+    run_demo_days(lakehouse, target.home, load_rules(args.rules))
+    print()
     print(render(["table", "rows"], table_counts(lakehouse)))
+    print()
+    print(status_summary(lakehouse))
     print(f'\nQuery it: dealdesk --home {args.home or target.home} sql "SELECT * FROM deals"')
+    print(f"Report: {write_report(lakehouse, target.home / 'report.html')}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    target = target_of(args)
+    default = target.home / "report.html" if target.is_local else Path("dealdesk-report.html")
+    print(write_report(open_lakehouse(target), Path(args.out) if args.out else default))
     return 0
 
 
@@ -90,10 +117,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--schema", help="schema name (env DEALDESK_SCHEMA, default deal_desk)")
     parser.add_argument("--home", help="local lakehouse folder (env DEALDESK_HOME, default ./.dealdesk)")
     parser.add_argument("--profile", help="Databricks config profile for --engine databricks")
+    parser.add_argument("--rules", help="JSON file overriding business rules (env DEALDESK_RULES_FILE)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress and show stack traces")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    commands.add_parser("migrate", help="apply pending DDL files").set_defaults(func=cmd_migrate)
+    migrate = commands.add_parser("migrate", help="apply pending DDL files")
+    migrate.add_argument(
+        "--param",
+        action="append",
+        metavar="NAME=VALUE",
+        help="a principal name for the Databricks-only DDL, e.g. admins_group=dealdesk-admins (repeatable; "
+        "env DEALDESK_DDL_PARAMS=a=b,c=d)",
+    )
+    migrate.set_defaults(func=cmd_migrate)
 
     sql = commands.add_parser("sql", help="run Spark SQL against the lakehouse")
     sql.add_argument("query", help="the SQL text; unqualified names resolve to the lakehouse schema")
@@ -105,6 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
     tables = commands.add_parser("tables", help="list the tables and their row counts")
     tables.add_argument("--format", choices=FORMATS, default="table")
     tables.set_defaults(func=cmd_tables)
+
+    report = commands.add_parser("report", help="write a self-contained HTML report with charts")
+    report.add_argument("--out", metavar="FILE.html", help="where to write it (default: <home>/report.html)")
+    report.set_defaults(func=cmd_report)
+
+    add_intake_commands(commands)
+    add_workflow_commands(commands)
 
     commands.add_parser("demo", help="build a fresh local lakehouse with sample data").set_defaults(
         func=cmd_demo

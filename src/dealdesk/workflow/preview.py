@@ -1,0 +1,188 @@
+"""Route preview: what routing would do with a submission that has not been sent.
+
+Approval systems show the seller, before submit, who will review the deal and which
+business approval it needs. The preview runs the routing transformations on the one
+deal, against today's departments, people and open approvals; it writes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pyspark.sql import functions as F
+
+from dealdesk.config import (
+    DEAL_PRIORITIES,
+    DEAL_TYPES,
+    INCENTIVE_CATEGORIES,
+    INCENTIVE_CATEGORY_ALIASES,
+    BusinessRules,
+)
+from dealdesk.errors import DealDeskError
+from dealdesk.lakehouse import Lakehouse
+from dealdesk.output import render
+from dealdesk.workflow import routing
+
+PREVIEW_REFERENCE = "PREVIEW"
+PREVIEW_DEAL_ID = 0
+
+
+@dataclass(frozen=True)
+class Reviewer:
+    stage: int
+    department: str
+    approval_level: str | None
+    assignee: str | None  # e-mail; None when nobody eligible is active
+    due_in_hours: int
+
+
+@dataclass(frozen=True)
+class RoutePreview:
+    deal_value: float
+    approval_level: str | None
+    priority: str
+    reviews: list[Reviewer]
+
+
+def load_submission(path: Path) -> dict[str, Any]:
+    """The deal_submission document of a file: one JSON object, or the first such line of a JSON Lines file."""
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise DealDeskError(f"cannot read {path}: {exc.strerror}") from exc
+    try:
+        candidates = [json.loads(text)]
+    except ValueError:
+        try:
+            candidates = [json.loads(line) for line in text.splitlines() if line.strip()]
+        except ValueError as exc:
+            raise DealDeskError(f"{path} is neither a JSON document nor JSON Lines: {exc}") from exc
+    for document in candidates:
+        if isinstance(document, dict) and document.get("kind", "deal_submission") == "deal_submission":
+            return document
+    raise DealDeskError(f"{path} holds no deal_submission document")
+
+
+def _number(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise DealDeskError(f"{what} must be a number, got {value!r}")
+    try:
+        return float(value)
+    except ValueError as exc:
+        raise DealDeskError(f"{what} must be a number, got {value!r}") from exc
+
+
+def summarise(document: dict[str, Any]) -> tuple[str, str, float, list[str]]:
+    """(deal_type, priority, deal value, incentive categories) of a submission, checked enough to route."""
+    deal = document.get("deal")
+    tiers = document.get("tiers")
+    if not isinstance(deal, dict) or not isinstance(tiers, list) or not tiers:
+        raise DealDeskError("a submission needs a 'deal' object and at least one tier")
+    deal_type = str(deal.get("deal_type") or "").strip().lower()
+    if deal_type not in DEAL_TYPES:
+        raise DealDeskError(
+            f"deal_type must be one of {', '.join(DEAL_TYPES)}, got {deal.get('deal_type')!r}"
+        )
+    priority = str(deal.get("priority") or "medium").strip().lower()
+    if priority not in DEAL_PRIORITIES:
+        raise DealDeskError(
+            f"priority must be one of {', '.join(DEAL_PRIORITIES)}, got {deal.get('priority')!r}"
+        )
+    value, categories = 0.0, []
+    for number, tier in enumerate(tiers, start=1):
+        if not isinstance(tier, dict):
+            raise DealDeskError(f"tier {number} is not an object")
+        value += _number(tier.get("annual_revenue"), f"tier {number} annual_revenue")
+        for incentive in tier.get("incentives") or []:
+            raw = str((incentive or {}).get("category") or "").strip().lower()
+            category = INCENTIVE_CATEGORY_ALIASES.get(raw, raw)
+            if category not in INCENTIVE_CATEGORIES:
+                raise DealDeskError(f"tier {number}: incentive category {raw!r} is not known")
+            categories.append(category)
+    return deal_type, priority, value, sorted(set(categories))
+
+
+def preview_route(lakehouse: Lakehouse, document: dict[str, Any], rules: BusinessRules) -> RoutePreview:
+    deal_type, priority, value, categories = summarise(document)
+    spark, read = lakehouse.spark, lakehouse.read
+    deal = spark.createDataFrame(
+        [
+            (
+                PREVIEW_DEAL_ID,
+                PREVIEW_REFERENCE,
+                0,
+                datetime(2000, 1, 1),
+                "preview",
+                "submitted",
+                priority,
+                deal_type,
+                value,
+            )
+        ],
+        "deal_id BIGINT, reference_number STRING, approval_round INT, routed_at TIMESTAMP, source_event_id STRING, "
+        "status STRING, priority STRING, deal_type STRING, deal_value DOUBLE",
+    )
+    incentives = spark.createDataFrame(
+        [(PREVIEW_DEAL_ID, c) for c in categories] or [(PREVIEW_DEAL_ID, None)],
+        "deal_id BIGINT, category_id STRING",
+    )
+    departments, users = read("approval_departments"), read("users")
+    counts = routing.open_counts(read("deal_approvals"), read("deals"))
+    stage1 = routing.assign_stage1(
+        routing.stage1_requests(deal, incentives, departments, rules), departments, users, counts
+    )
+    completed = deal.select(
+        "deal_id",
+        "reference_number",
+        "approval_round",
+        "deal_value",
+        "priority",
+        F.col("routed_at").alias("completed_at"),
+        "source_event_id",
+    )
+    stage2 = routing.assign_stage2(routing.stage2_requests(completed, rules), users, counts)
+    emails = users.select(F.col("id").alias("assigned_to"), F.col("email").alias("assignee"))
+    rows = (
+        stage1.unionByName(stage2)
+        .join(emails, "assigned_to", "left")
+        .select("approval_stage", "department", "approval_level", "assignee")
+        .orderBy("approval_stage", "department")
+        .collect()
+    )
+    hours = getattr(rules.sla_hours, priority)
+    return RoutePreview(
+        deal_value=value,
+        approval_level=rules.ladder.level_for(value),
+        priority=priority,
+        reviews=[
+            Reviewer(r["approval_stage"], r["department"], r["approval_level"], r["assignee"], hours)
+            for r in rows
+        ],
+    )
+
+
+def render_preview(preview: RoutePreview) -> str:
+    """The preview as text for the terminal."""
+    level = preview.approval_level or "none (approved when the department reviews are done)"
+    due = preview.reviews[0].due_in_hours if preview.reviews else 0
+    header = [
+        f"Deal value:        ${preview.deal_value:,.2f}",
+        f"Business approval: {level}",
+        f"Priority:          {preview.priority} (reviews due {due} h after routing)",
+        "",
+    ]
+    rows = [
+        (
+            "1 department review" if r.stage == routing.STAGE_DEPARTMENT_REVIEW else "2 business approval",
+            r.department,
+            r.approval_level or "",
+            r.assignee or "nobody eligible: unassigned",
+        )
+        for r in preview.reviews
+    ]
+    table = render(["stage", "department", "level", "likely assignee"], rows)
+    return "\n".join(header) + table

@@ -1,0 +1,80 @@
+"""The deal status machine and who may move a deal by hand (business rules, section 5).
+
+Each rule exists twice from the same constants: as a plain function (preview, tests)
+and as a Column expression the jobs evaluate over a whole batch.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import Column
+from pyspark.sql import functions as F
+
+from dealdesk.config import DEAL_STATUSES, FINAL_STATUSES, STATUS_TRANSITIONS
+
+# Statuses in which approvals are being decided: decisions are accepted only then.
+IN_REVIEW_STATUSES = ("under_review", "negotiating")
+# Routing picks these up (with no approvals for the current round yet).
+ROUTABLE_STATUSES = ("submitted", "revision_requested")
+LEGAL_DEPARTMENT = "legal"
+
+# Statuses a manual change (status_change event) may start from, per kind of person.
+# "legal" means any user of the legal department, whatever their role.
+MANUAL_CHANGE_FROM: dict[str, tuple[str, ...]] = {
+    "seller": ("draft", "scoping", "revision_requested"),
+    "approver": ("submitted", "under_review", "negotiating", "client_review"),
+    "legal": ("approved", "contract_drafting"),
+    "admin": tuple(s for s in DEAL_STATUSES if s not in FINAL_STATUSES),
+}
+
+# Moves that belong to the jobs even though the table allows them: a deal enters review only
+# through routing, which creates the approvals of its round (a manual move would leave a deal
+# under review with nothing to approve).
+ROUTING_ONLY_STATUSES = ("under_review",)
+
+# Moves only the system makes, outside the table: monitoring closes expired drafts.
+SYSTEM_TRANSITIONS = frozenset({("draft", "lost")})
+
+
+def transition_allowed(current: str | None, new: str) -> bool:
+    """Whether the status machine allows ``current -> new`` (creation has no current status)."""
+    return current is not None and new in STATUS_TRANSITIONS.get(current, ())
+
+
+def actor_kinds(role: str | None, department: str | None) -> tuple[str, ...]:
+    """The kinds of person a user counts as for manual changes (a legal approver is both)."""
+    kinds = [role] if role in MANUAL_CHANGE_FROM else []
+    if department == LEGAL_DEPARTMENT:
+        kinds.append("legal")
+    return tuple(kinds)
+
+
+def manual_change_refusal(role: str | None, department: str | None, current: str, new: str) -> str | None:
+    """The rule a manual change breaks, or None when it is allowed."""
+    if not transition_allowed(current, new):
+        return "transition_not_allowed"
+    if not any(current in MANUAL_CHANGE_FROM[kind] for kind in actor_kinds(role, department)):
+        return "role_not_allowed"
+    if new in ROUTING_ONLY_STATUSES:
+        return "routing_only"
+    return None
+
+
+# -- the same rules as Column expressions --------------------------------------------------
+
+
+def transition_allowed_col(current: Column, new: Column) -> Column:
+    """True when the status machine allows ``current -> new``; false for unknown statuses."""
+    allowed = F.lit(False)
+    for source, targets in STATUS_TRANSITIONS.items():
+        if targets:
+            allowed = allowed | ((current == F.lit(source)) & new.isin(*targets))
+    return F.coalesce(allowed, F.lit(False))
+
+
+def role_may_change_from_col(role: Column, department: Column, current: Column) -> Column:
+    """True when a user of this role and department may move a deal out of ``current`` by hand."""
+    may = F.lit(False)
+    for kind, statuses in MANUAL_CHANGE_FROM.items():
+        who = department == F.lit(LEGAL_DEPARTMENT) if kind == "legal" else role == F.lit(kind)
+        may = may | (F.coalesce(who, F.lit(False)) & current.isin(*statuses))
+    return F.coalesce(may, F.lit(False))
