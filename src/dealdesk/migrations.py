@@ -5,12 +5,16 @@
 - ``*.databricks.sql`` files hold Unity-Catalog-only statements and run only there.
 - The local engine keeps its catalog in memory, so every local start re-attaches
   the tables (the CREATE statements of the applied files, which are idempotent).
+- The reporting views of ``ddl/views/`` are not migrations: one ``NNN_<view>.sql``
+  file per view, re-created in file order after every attach and migrate (replacing
+  a view is cheap, and the local catalog forgets views at every restart).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
@@ -26,6 +30,16 @@ CREATE_TABLE = re.compile(
     r"^CREATE\s+TABLE\s+IF\s+NOT\s+EXISTS\s+\$\{catalog\}\.\$\{schema\}\.(\w+)", re.IGNORECASE
 )
 LEDGER = "schema_migrations"
+VIEW_FILE_NAME = re.compile(r"^\d{3}_([a-z0-9_]+)\.sql$")
+CREATE_VIEW = re.compile(
+    r"^CREATE\s+OR\s+REPLACE\s+VIEW\s+\$\{catalog\}\.\$\{schema\}\.(\w+)\s*\(.*\)\s*COMMENT\s+'",
+    re.IGNORECASE | re.DOTALL,
+)
+# Group names in Unity Catalog may hold spaces and punctuation, but never a backtick.
+PRINCIPAL = re.compile(r"^[A-Za-z0-9 _.@+-]{1,255}$")
+# ${param:NAME} (a back-quoted principal) and ${param_string:NAME} (a string literal) in DDL.
+PARAMETER_NAME = re.compile(r"^[a-z_]+$")
+PARAMETER_KEYS = ("param", "param_string")
 
 
 def ddl_directory() -> Path:
@@ -55,6 +69,10 @@ class Migration:
     def create_table_statements(self) -> list[str]:
         return [s for s in self.statements if CREATE_TABLE.match(s)]
 
+    @property
+    def parameter_names(self) -> set[str]:
+        return {m[2] for m in PLACEHOLDER.finditer(self.text) if m[1] in PARAMETER_KEYS and m[2]}
+
 
 def discover(directory: Path | None = None) -> list[Migration]:
     directory = directory or ddl_directory()
@@ -69,6 +87,30 @@ def discover(directory: Path | None = None) -> list[Migration]:
     if duplicates:
         raise MigrationError(f"two DDL files share version {duplicates[0]:03d}")
     return migrations
+
+
+@dataclass(frozen=True)
+class ViewDefinition:
+    name: str
+    file_name: str
+    statement: str
+
+
+def discover_views(directory: Path | None = None) -> list[ViewDefinition]:
+    """The reporting views in file order: one commented CREATE OR REPLACE VIEW per file, named like it."""
+    directory = directory or ddl_directory() / "views"
+    views = []
+    for path in sorted(directory.glob("*.sql")):
+        match = VIEW_FILE_NAME.match(path.name)
+        statements = split_statements(path.read_text())
+        create = CREATE_VIEW.match(statements[0]) if len(statements) == 1 else None
+        if not match or not create or create[1] != match[1]:
+            raise MigrationError(
+                f"views/{path.name}: a view file is NNN_<view>.sql holding one "
+                "CREATE OR REPLACE VIEW ${catalog}.${schema}.<view> (columns with comments) COMMENT '...'"
+            )
+        views.append(ViewDefinition(match[1], path.name, statements[0]))
+    return views
 
 
 def split_statements(text: str) -> list[str]:
@@ -97,10 +139,41 @@ def split_statements(text: str) -> list[str]:
     return [s for s in statements if s]
 
 
-def render(statement: str, lakehouse: Lakehouse, *, for_databricks: bool | None = None) -> str:
-    """Fill ${catalog}, ${schema}, ${schema_location} and ${location:table}.
+def parse_parameters(pairs: Iterable[str]) -> dict[str, str]:
+    """``NAME=VALUE`` pairs (``--param``, ``DEALDESK_DDL_PARAMS``) as validated DDL parameters."""
+    parameters = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise MigrationError(f"DDL parameter '{pair}' is not NAME=VALUE")
+        parameters[name.strip()] = value.strip()
+    return validate_parameters(parameters)
+
+
+def validate_parameters(parameters: Mapping[str, str]) -> dict[str, str]:
+    """Values are principal names that go into SQL text, so only a strict character set passes."""
+    for name, value in parameters.items():
+        if not PARAMETER_NAME.match(name):
+            raise MigrationError(f"DDL parameter name '{name}' is not lower-case letters and _")
+        if not PRINCIPAL.match(value):
+            raise MigrationError(
+                f"DDL parameter {name}: '{value}' is not a principal name (letters, digits, space, _ . @ + -)"
+            )
+    return dict(parameters)
+
+
+def render(
+    statement: str,
+    lakehouse: Lakehouse,
+    *,
+    for_databricks: bool | None = None,
+    parameters: Mapping[str, str] | None = None,
+) -> str:
+    """Fill ${catalog}, ${schema}, ${schema_location}, ${location:table} and the DDL parameters.
 
     Locations are given only on the local engine; Unity Catalog manages its tables.
+    ``${param:NAME}`` becomes a back-quoted principal (GRANT ... TO), ``${param_string:NAME}``
+    a string literal (is_account_group_member); values were validated, so neither can hold a quote.
     """
     local = lakehouse.target.is_local if for_databricks is None else not for_databricks
 
@@ -114,6 +187,12 @@ def render(statement: str, lakehouse: Lakehouse, *, for_databricks: bool | None 
             return f"LOCATION '{lakehouse.schema_location()}'" if local else ""
         if key == "location" and arg:
             return f"LOCATION '{lakehouse.table_location(arg)}'" if local else ""
+        if key in PARAMETER_KEYS and arg:
+            value = (parameters or {}).get(arg)
+            if value is None:
+                raise MigrationError(f"DDL parameter '{arg}' is not set: pass --param {arg}=VALUE")
+            validate_parameters({arg: value})
+            return f"`{value}`" if key == "param" else f"'{value}'"
         raise MigrationError(f"unknown placeholder {match[0]}")
 
     return PLACEHOLDER.sub(substitute, statement)
@@ -127,11 +206,28 @@ class MigrationReport:
 
 
 class MigrationRunner:
-    def __init__(self, lakehouse: Lakehouse, migrations: list[Migration] | None = None) -> None:
+    def __init__(
+        self,
+        lakehouse: Lakehouse,
+        migrations: list[Migration] | None = None,
+        views: list[ViewDefinition] | None = None,
+        analysts_group: str | None = None,
+        parameters: Mapping[str, str] | None = None,
+    ) -> None:
+        """``views`` default to ddl/views/ with the default migrations, to none with a custom list.
+
+        ``analysts_group``: on Databricks, the group granted SELECT on every view.
+        ``parameters``: values of ${param:NAME} in DDL (principal names of the Databricks-only files).
+        """
         self.lakehouse = lakehouse
         self.migrations = migrations if migrations is not None else discover()
         if not self.migrations or self.migrations[0].version != 0:
             raise MigrationError("the first DDL file must be 000_*.sql (schema and ledger)")
+        self.views = views if views is not None else ([] if migrations is not None else discover_views())
+        if analysts_group is not None and not PRINCIPAL.match(analysts_group):
+            raise MigrationError(f"analysts group '{analysts_group}' is not a valid group name")
+        self.analysts_group = analysts_group
+        self.parameters = validate_parameters(parameters or {})
 
     def _applies_here(self, migration: Migration) -> bool:
         return not (migration.databricks_only and self.lakehouse.target.is_local)
@@ -168,6 +264,8 @@ class MigrationRunner:
                     # data, constraints and defaults come back from the Delta log.
                     for statement in migration.create_table_statements:
                         self.lakehouse.sql(render(statement, self.lakehouse))
+        if all(m.version in applied for m in self.migrations if self._applies_here(m)):
+            self.create_views()  # a schema with pending files gets its views after migrate
         return applied
 
     def pending(self) -> list[Migration]:
@@ -185,12 +283,29 @@ class MigrationRunner:
             else:
                 self._apply(migration)
                 report.applied.append(migration.name)
+        if report.applied:
+            self.create_views()
         return report
 
+    def create_views(self) -> None:
+        """(Re-)create every reporting view in file order; on Databricks grant them to the analysts."""
+        for view in self.views:
+            try:
+                self.lakehouse.sql(render(view.statement, self.lakehouse)).collect()
+                if self.analysts_group and not self.lakehouse.target.is_local:
+                    self.lakehouse.sql(grant_select(self.lakehouse, view.name, self.analysts_group)).collect()
+            except Exception as exc:
+                first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise MigrationError(f"views/{view.file_name}: {first_line}") from exc
+
     def _apply(self, migration: Migration) -> None:
+        missing = sorted(migration.parameter_names - self.parameters.keys())
+        if missing:
+            flags = " ".join(f"--param {name}=VALUE" for name in missing)
+            raise MigrationError(f"{migration.name} needs DDL parameters {', '.join(missing)}: pass {flags}")
         for number, statement in enumerate(migration.statements, start=1):
             try:
-                self.lakehouse.sql(render(statement, self.lakehouse)).collect()
+                self.lakehouse.sql(render(statement, self.lakehouse, parameters=self.parameters)).collect()
             except Exception as exc:
                 if ADD_CHECK.match(statement) and "already exists" in str(exc):
                     continue  # re-run after a partial failure: the constraint is already in the Delta log
@@ -214,3 +329,10 @@ class MigrationRunner:
         )
         source = self.lakehouse.spark.createDataFrame(row, schema)
         self.lakehouse.merge(source, LEDGER, ["version"])
+
+
+def grant_select(lakehouse: Lakehouse, view: str, group: str) -> str:
+    """Unity Catalog grant of one view to a group (views are table securables there)."""
+    if not PRINCIPAL.match(group):
+        raise MigrationError(f"analysts group '{group}' is not a valid group name")
+    return f"GRANT SELECT ON TABLE {lakehouse.table_name(view)} TO `{group}`"
