@@ -371,6 +371,8 @@ def test_a_corrected_copy_of_a_rejected_event_is_accepted(lakehouse: Lakehouse, 
     run = ingest(lakehouse, tmp_path)
     assert run.accepted_by_kind == {"deal_submission": 1}
     assert deal_by_event(lakehouse, wrong["event_id"])["region"] == "west"
+    (resolved,) = lakehouse.read("rejected_documents").collect()
+    assert resolved["replayed_at"] is not None and resolved["replay_run_id"] == run.run_id
 
 
 def test_replay_of_an_unknown_event_is_a_clear_error(lakehouse: Lakehouse):

@@ -47,14 +47,20 @@ def _frozen(lakehouse: Lakehouse, rows: DataFrame, table: str) -> DataFrame:
     return lakehouse.spark.createDataFrame(rows.collect(), schema)
 
 
-def update_rows(lakehouse: Lakehouse, rows: DataFrame, table: str) -> int:
-    """Set the other columns of ``rows`` on the rows of ``table`` with the same id; returns the count."""
+def update_rows(lakehouse: Lakehouse, rows: DataFrame, table: str, *, guard: str | None = None) -> int:
+    """Set the other columns of ``rows`` on the rows of ``table`` with the same id; returns the count.
+
+    ``guard``: a column of ``table`` whose value the job read; ``rows`` then carries it as
+    ``read_<guard>``, and a row another run changed since is left alone (no lost update:
+    MERGE checks the condition against the table as it commits).
+    """
     rows = _frozen(lakehouse, rows, table)
     count = rows.count()
     if count:
-        lakehouse.merge(
-            rows, table, ["id"], update_columns=[c for c in rows.columns if c != "id"], insert=False
-        )
+        read = f"read_{guard}" if guard else None
+        condition = f"t.`{guard}` <=> s.`{read}`" if guard else None
+        columns = [c for c in rows.columns if c not in ("id", read)]
+        lakehouse.merge(rows, table, ["id"], update_columns=columns, update_condition=condition, insert=False)
     return count
 
 

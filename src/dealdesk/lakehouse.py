@@ -8,6 +8,7 @@ view or a named parameter, never into the SQL string.
 from __future__ import annotations
 
 import logging
+import os
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -28,7 +29,17 @@ _CONFLICT_MARKERS = (
     "ConcurrentAppend",
     "ConcurrentModification",
     "DELTA_CONCURRENT",
+    "Missing commit file",  # the local engine, when the log moved on while the loser read it
 )
+
+
+# Fault injection for the reliability tests: DEALDESK_FAIL_AT_WRITE=N makes the N-th table write of
+# the process raise before it runs (Lakehouse.writes counts them; a test resets it).
+FAIL_AT_WRITE = "DEALDESK_FAIL_AT_WRITE"
+
+
+class InjectedFault(RuntimeError):
+    """Raised by the fault-injection switch instead of a table write."""
 
 
 def is_write_conflict(exc: BaseException) -> bool:
@@ -42,6 +53,8 @@ class Lakehouse:
     # Opt-in record of every SQL text sent (a list, or None for off), shared by all instances so that
     # statements of jobs started through the CLI are caught too: the tests parse them as Databricks SQL.
     recorded_statements: ClassVar[list[str] | None] = None
+    # Table writes made by this process, as "MERGE deals", "APPEND raw_documents", ... (fault injection).
+    writes: ClassVar[list[str]] = []
 
     @classmethod
     def open(cls, target: Target) -> Lakehouse:
@@ -105,7 +118,14 @@ class Lakehouse:
         finally:
             self.spark.catalog.dropTempView(name)
 
+    def _before_write(self, what: str) -> None:
+        Lakehouse.writes.append(what)
+        planned = os.environ.get(FAIL_AT_WRITE, "").strip()
+        if planned and int(planned) == len(Lakehouse.writes):
+            raise InjectedFault(f"injected failure at write {planned} ({what})")
+
     def append(self, df: DataFrame, table: str) -> None:
+        self._before_write(f"APPEND {table}")
         df.write.format("delta").mode("append").saveAsTable(self.table_name(table))
 
     def merge(
@@ -130,6 +150,7 @@ class Lakehouse:
         """
         for name in [*keys, *source.columns, *(update_columns or ()), *(delete_missing_for or ())]:
             validate_identifier("column", name)
+        self._before_write(f"MERGE {table}")
         if delete_missing_for:
             source = self._with_stale_rows(source, table, keys, delete_missing_for)
         columns = [c for c in source.columns if c != "_dealdesk_delete"]

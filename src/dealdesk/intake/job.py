@@ -23,6 +23,7 @@ from dealdesk.runs import JobRun, job_run
 from dealdesk.status_history import write_status_changes
 
 LINE_SCHEMA = "source_file STRING, line_number BIGINT, payload STRING"
+LEDGER = "processed_events"
 DEAL_KEEP_ON_UPDATE = ("id", "reference_number", "created_at")
 
 
@@ -67,19 +68,29 @@ def process_lines(lakehouse: Lakehouse, lines: DataFrame, run: JobRun, rules: Bu
 
 
 def _split_duplicates(lakehouse: Lakehouse, docs: DataFrame) -> tuple[DataFrame, DataFrame]:
-    """(documents to process, duplicates): an event already accepted, or repeated within the batch.
+    """(documents to process, duplicates): an event already applied, or repeated within the batch.
 
-    An event still open in rejected_documents is not a duplicate: a corrected copy may follow it.
+    Applied means recorded in processed_events (written after a batch's effects, so a run cut
+    short processes its documents again). Workflow documents are only kept here: once kept,
+    and not rejected by the decide step, a copy is a duplicate. A rejected event is never a
+    duplicate: a corrected copy may follow it.
     """
-    open_rejects = lakehouse.read("rejected_documents").filter("replayed_at IS NULL").select("event_id")
-    seen = (
-        lakehouse.read("raw_documents")
+    batch = docs.select("event_id")
+    applied = (
+        lakehouse.read(LEDGER)
+        .filter(F.col("outcome") == "applied")
         .select("event_id")
-        .join(docs.select("event_id"), "event_id", "left_semi")
-        .distinct()
-        .join(open_rejects, "event_id", "left_anti")
-        .withColumn("_seen", F.lit(True))
+        .join(batch, "event_id", "left_semi")
     )
+    open_rejects = lakehouse.read("rejected_documents").filter("replayed_at IS NULL").select("event_id")
+    kept = (
+        lakehouse.read("raw_documents")
+        .filter(F.col("kind").isin(*WORKFLOW_KINDS))
+        .select("event_id")
+        .join(batch, "event_id", "left_semi")
+        .join(open_rejects, "event_id", "left_anti")
+    )
+    seen = applied.unionByName(kept).distinct().withColumn("_seen", F.lit(True))
     order = Window.partitionBy("event_id").orderBy("source_file", "line_number")
     ranked = docs.withColumn("_copy", F.row_number().over(order)).join(seen, "event_id", "left")
     duplicate = (F.col("_copy") > 1) | F.col("_seen").isNotNull()
@@ -90,7 +101,7 @@ def process_documents(lakehouse: Lakehouse, fresh: DataFrame, run: JobRun, rules
     """Validate and apply documents (raw-document rows with envelope errors/warnings); returns accepted ids."""
     rejected = [fresh.filter(F.size("errors") > 0)]
     ok = fresh.filter(F.size("errors") == 0)
-    accepted = [ok.filter(F.col("kind").isin(*WORKFLOW_KINDS)).select("event_id", "kind")]
+    accepted = [ok.filter(F.col("kind").isin(*WORKFLOW_KINDS)).select("event_id", "kind", "occurred_at")]
 
     for kind, handler in (
         ("user", _users),
@@ -103,7 +114,7 @@ def process_documents(lakehouse: Lakehouse, fresh: DataFrame, run: JobRun, rules
         if batch.isEmpty():
             continue
         good, bad = handler(lakehouse, batch, run, rules)
-        accepted.append(good.select("event_id", "kind"))
+        accepted.append(good.select("event_id", "kind", "occurred_at"))
         rejected.append(bad)
 
     rejected_all = rejected[0]
@@ -115,11 +126,40 @@ def process_documents(lakehouse: Lakehouse, fresh: DataFrame, run: JobRun, rules
     accepted_all = accepted[0]
     for frame in accepted[1:]:
         accepted_all = accepted_all.unionByName(frame)
+    accepted_all = materialize(lakehouse.spark, accepted_all)
+    _record_applied(lakehouse, accepted_all.filter(~F.col("kind").isin(*WORKFLOW_KINDS)), run)
+    # a corrected copy accepted (or a replay) resolves the event's open rejection
+    resolved = materialize(
+        lakehouse.spark,
+        accepted_all.filter(~F.col("kind").isin(*WORKFLOW_KINDS))
+        .select("event_id")
+        .join(lakehouse.read("rejected_documents").filter("replayed_at IS NULL"), "event_id", "left_semi"),
+    )
+    if not resolved.isEmpty():
+        mark_replayed(lakehouse, resolved, run.run_id)
     for row in accepted_all.groupBy("kind").count().collect():
         run.accepted_by_kind[row["kind"]] += row["count"]
     for row in rejected_all.groupBy(F.coalesce("kind", F.lit("unreadable")).alias("kind")).count().collect():
         run.rejected_by_kind[row["kind"]] += row["count"]
     return accepted_all
+
+
+def _record_applied(lakehouse: Lakehouse, accepted: DataFrame, run: JobRun) -> None:
+    """Ledger rows for applied intake documents: the last write of a batch, so a cut-short run
+    leaves them unrecorded and the next run applies them again (every write is idempotent)."""
+    if accepted.isEmpty():
+        return
+    rows = accepted.select(
+        "event_id",
+        "kind",
+        F.lit(None).cast("string").alias("reference_number"),
+        F.lit("applied").alias("outcome"),
+        "occurred_at",
+        F.lit(run.run_id).alias("run_id"),
+        F.current_timestamp().alias("processed_at"),
+    )
+    lakehouse.merge(rows, LEDGER, ["event_id"], update_columns=["outcome", "run_id", "processed_at"],
+                    update_condition="t.outcome <> s.outcome")  # fmt: skip
 
 
 def _split(batch: DataFrame) -> tuple[DataFrame, DataFrame]:
@@ -232,11 +272,24 @@ def _submission_wave(
         F.col("submitted_at").alias("existing_submitted_at"),
         F.col("draft_expires_at").alias("existing_draft_expires_at"),
         F.col("last_status_change").alias("existing_last_status_change"),
+        F.col("source_event_id").alias("existing_event_id"),
     )
-    requests = lakehouse.read("deal_scoping_requests").select(
-        F.col("id").alias("scoping_id"),
-        F.col("source_event_id").alias("scoping_event_id"),
-        F.col("status").alias("scoping_status"),
+    # the event that created the deal a request was converted to: a cut-short run re-applying
+    # that very event is not a second conversion
+    created_by = (
+        lakehouse.read("deal_status_history")
+        .filter(F.col("previous_status").isNull())
+        .select(F.col("deal_id").alias("converted_deal_id"), F.col("source_event_id").alias("converted_by"))
+    )
+    requests = (
+        lakehouse.read("deal_scoping_requests")
+        .join(created_by, "converted_deal_id", "left")
+        .select(
+            F.col("id").alias("scoping_id"),
+            F.col("source_event_id").alias("scoping_event_id"),
+            F.col("status").alias("scoping_status"),
+            F.col("converted_by"),
+        )
     )
     users = lakehouse.read("users").filter("is_active").select(F.col("email").alias("_user_email"))
     advertisers = lakehouse.read("advertisers").select(F.col("id").alias("_advertiser_known"))
@@ -288,7 +341,8 @@ def _submission_wave(
             scoping_ref,
         ),
         failure(
-            F.col("scoping_status") == "converted",
+            (F.col("scoping_status") == "converted")
+            & ~F.coalesce(F.col("converted_by") == F.col("event_id"), F.lit(False)),
             "scoping_request_id",
             "not_converted_twice",
             "the scoping request was already converted to a deal",
@@ -318,7 +372,7 @@ def _submission_wave(
         *[c for c in D.RAW_COLUMNS if c != "run_id"], "errors", "warnings"
     )
     if good.isEmpty():
-        return good.select("event_id", "kind"), bad
+        return good.select("event_id", "kind", "occurred_at"), bad
 
     good = _assign_references(lakehouse, good)
     _check_id_collisions(lakehouse, good)
@@ -331,7 +385,6 @@ def _submission_wave(
     lakehouse.merge(incentives, "incentive_values", ["id"],
                     update_columns=[c for c in incentives.columns if c not in ("id", "created_at")],
                     delete_missing_for=["deal_id"])  # fmt: skip
-    _convert_scoping_requests(lakehouse, good)
     changes = (
         good.filter(F.col("existing_status").isNull() | (F.col("existing_status") == "draft"))
         .select(
@@ -348,10 +401,12 @@ def _submission_wave(
         .filter(F.coalesce(F.col("previous_status"), F.lit("")) != F.col("status"))
     )
     written = write_status_changes(lakehouse, changes)
+    # after the history: a cut-short run finds the converting event by the deal's first history row
+    _convert_scoping_requests(lakehouse, good)
     for table, frame in (("deals", deals), ("deal_tiers", tiers), ("incentive_values", incentives)):
         run.rows_merged[table] += frame.count()
     run.rows_merged["deal_status_history"] += written
-    return good.select("event_id", "kind"), bad
+    return good.select("event_id", "kind", "occurred_at"), bad
 
 
 def _assign_references(lakehouse: Lakehouse, good: DataFrame) -> DataFrame:
@@ -365,7 +420,34 @@ def _assign_references(lakehouse: Lakehouse, good: DataFrame) -> DataFrame:
         .groupBy("year")
         .agg(F.max("n").alias("last_n"))
     )
-    new = good.filter(F.col("given_reference").isNull()).withColumn("year", F.year("occurred_at"))
+    # A run cut short may have created the deal already: the event keeps the number it got.
+    deals = lakehouse.read("deals")
+    batch = good.select("event_id")
+    by_history = (
+        lakehouse.read("deal_status_history")
+        .filter(F.col("previous_status").isNull())
+        .select(F.col("source_event_id").alias("event_id"), "deal_id")
+        .join(batch, "event_id", "left_semi")
+        .join(
+            deals.select(F.col("id").alias("deal_id"), F.col("reference_number").alias("_by_history")),
+            "deal_id",
+        )
+        .drop("deal_id")
+    )
+    by_deal = deals.select(
+        F.col("source_event_id").alias("event_id"), F.col("reference_number").alias("_by_deal")
+    )
+    new = (
+        good.filter(F.col("given_reference").isNull())
+        .join(by_history.join(batch, "event_id", "left_semi"), "event_id", "left")
+        .join(by_deal.join(batch, "event_id", "left_semi"), "event_id", "left")
+        .withColumn("_made", F.coalesce("_by_history", "_by_deal"))
+        .drop("_by_history", "_by_deal")
+    )
+    again = (
+        new.filter(F.col("_made").isNotNull()).withColumn("reference_number", F.col("_made")).drop("_made")
+    )
+    new = new.filter(F.col("_made").isNull()).drop("_made").withColumn("year", F.year("occurred_at"))
     order = Window.partitionBy("year").orderBy("occurred_at", "event_id")
     numbered = (
         new.join(used, "year", "left")
@@ -376,7 +458,11 @@ def _assign_references(lakehouse: Lakehouse, good: DataFrame) -> DataFrame:
     existing = good.filter(F.col("given_reference").isNotNull()).withColumn(
         "reference_number", F.col("given_reference")
     )
-    both = numbered.unionByName(existing).withColumn("deal_id", keys.deal_id(F.col("reference_number")))
+    both = (
+        numbered.unionByName(again)
+        .unionByName(existing)
+        .withColumn("deal_id", keys.deal_id(F.col("reference_number")))
+    )
     return lakehouse.spark.createDataFrame(both.collect(), both.schema)
 
 
@@ -404,6 +490,7 @@ def _deal_rows(good: DataFrame, rules: BusinessRules) -> DataFrame:
         F.lit(rules.validation.default_contract_term_months),
     )
     resubmission = F.col("existing_status") == "revision_requested"
+    applied_already = F.coalesce(F.col("existing_event_id") == F.col("event_id"), F.lit(False))
     value = T.deal_value(doc)
     status = (
         F.when(resubmission, F.lit("revision_requested"))
@@ -439,7 +526,11 @@ def _deal_rows(good: DataFrame, rules: BusinessRules) -> DataFrame:
         T.approval_level(value, rules).alias("required_approval_level"),
         status.alias("status"),
         F.when(F.col("is_draft"), F.lit("submission_draft")).alias("draft_type"),
-        (F.coalesce("existing_revision_count", F.lit(0)) + F.when(resubmission, 1).otherwise(0))
+        # counted once: a run cut short may have stored this very resubmission already
+        (
+            F.coalesce("existing_revision_count", F.lit(0))
+            + F.when(resubmission & ~applied_already, 1).otherwise(0)
+        )
         .cast("int")
         .alias("revision_count"),
         F.coalesce(resubmission, F.lit(False)).alias("is_revision"),
@@ -507,9 +598,7 @@ def replay(lakehouse: Lakehouse, event_ids: list[str], rules: BusinessRules) -> 
         docs = materialize(spark, D.read_envelopes(lines).withColumn("received_at", F.current_timestamp()))
         if not docs.isEmpty():
             run.lines_read += docs.count()
-            accepted = materialize(spark, process_documents(lakehouse, docs, run, rules))
-            if not accepted.isEmpty():
-                mark_replayed(lakehouse, accepted.select("event_id"), run.run_id)
+            process_documents(lakehouse, docs, run, rules)  # marks the accepted ones replayed
         decisions = rejected.filter(workflow).select("event_id")
         if not decisions.isEmpty():
             latest = Window.partitionBy("event_id").orderBy(F.col("received_at").desc())

@@ -30,7 +30,11 @@ def find_files(landing: Path) -> list[Path]:
 def read_file(path: Path) -> LandedFile:
     data = path.read_bytes()
     text = data.decode("utf-8", errors="replace")
-    lines = tuple(line for line in text.splitlines())
+    # JSON Lines ends lines with \n (or \r\n) only: str.splitlines() would also split inside a
+    # value at \x0b, \x1c, \x85, \u2028 ... and turn one document into several broken lines
+    lines = tuple(line.removesuffix("\r") for line in text.split("\n"))
+    if lines and lines[-1] == "":
+        lines = lines[:-1]
     return LandedFile(str(path.resolve()), len(data), hashlib.sha256(data).hexdigest(), lines)
 
 

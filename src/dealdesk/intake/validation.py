@@ -242,6 +242,16 @@ def submission_errors(doc: Column, rules: BusinessRules, *, draft: Column) -> Co
         one_of(deal["region"], "deal.region", REGIONS, optional=True),
         required(doc["submitted_by"], "submitted_by"),
     ]
+    tier_sequence = failure(
+        (F.size(tiers) >= 1)
+        & (F.array_sort(tier_numbers) != F.sequence(F.lit(1), F.greatest(F.size(tiers), F.lit(1)))).cast(
+            "boolean"
+        ),
+        "tiers.tier_number",
+        "tier_sequence",
+        "tier_number values must be 1..n with no gaps or repeats",
+        F.array_join(F.transform(tiers, lambda t: F.coalesce(t["tier_number"], F.lit("null"))), ","),
+    )
     full = [
         failure(
             (channel == "client_direct") & blank(deal["advertiser_name"]),
@@ -270,16 +280,7 @@ def submission_errors(doc: Column, rules: BusinessRules, *, draft: Column) -> Co
             f"a deal needs 1 to {limits.max_tiers} tiers",
             F.concat(F.size(tiers).cast("string"), F.lit(" tiers")),
         ),
-        failure(
-            (F.size(tiers) >= 1)
-            & (F.array_sort(tier_numbers) != F.sequence(F.lit(1), F.greatest(F.size(tiers), F.lit(1)))).cast(
-                "boolean"
-            ),
-            "tiers.tier_number",
-            "tier_sequence",
-            "tier_number values must be 1..n with no gaps or repeats",
-            F.array_join(F.transform(tiers, lambda t: F.coalesce(t["tier_number"], F.lit("null"))), ","),
-        ),
+        tier_sequence,
         failure(
             (F.lower(F.trim(deal["deal_structure"])) == "flat_commit") & (F.size(tiers) != 1),
             "tiers",
@@ -297,9 +298,29 @@ def submission_errors(doc: Column, rules: BusinessRules, *, draft: Column) -> Co
         ),
     ]
     tier_failures = F.flatten(F.transform(tiers, lambda t, i: _tier_errors(t, i + 1, "tiers")))
-    return F.when(draft, gather(*always, *draft_enums)).otherwise(
-        concat_reasons(gather(*always, *enums, *full), tier_failures)
-    )
+    # A draft may leave fields and tiers out; what it gives must be valid (the tables hold
+    # only valid values, and the draft is routed later through the full checks).
+    given_values = [
+        email(doc["submitted_by"], "submitted_by"),
+        calendar_date(deal["term_start_date"], "deal.term_start_date", optional=True),
+        calendar_date(deal["term_end_date"], "deal.term_end_date", optional=True),
+        end_after_start(deal["term_start_date"], deal["term_end_date"], "deal."),
+        number(deal["growth_ambition"], "deal.growth_ambition", minimum=limits.min_growth_ambition),
+        number(deal["previous_year_revenue"], "deal.previous_year_revenue", minimum=0),
+        number(deal["previous_year_margin"], "deal.previous_year_margin", minimum=0, maximum=1),
+        failure(
+            F.size(tiers) > limits.max_tiers,
+            "tiers",
+            "tier_count",
+            f"a deal has at most {limits.max_tiers} tiers",
+            F.concat(F.size(tiers).cast("string"), F.lit(" tiers")),
+        ),
+        tier_sequence,
+        *[max_length(deal[f], f"deal.{f}", limits.free_text_max_chars) for f in FREE_TEXT_FIELDS],
+    ]
+    return F.when(
+        draft, concat_reasons(gather(*always, *draft_enums, *given_values), tier_failures)
+    ).otherwise(concat_reasons(gather(*always, *enums, *full), tier_failures))
 
 
 def submission_warnings(doc: Column, rules: BusinessRules) -> Column:

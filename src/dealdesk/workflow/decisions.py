@@ -617,6 +617,8 @@ class _KindBatch:
         )
         deal_ids = deals.select(F.col("id").alias("deal_id"))
         approvals = self._freeze(all_approvals.join(deal_ids, "deal_id", "left_semi"))
+        read_status = deals.select("id", F.col("status").alias("read_status"))  # the guard of the write
+        deals, approvals = self._undo_cut_short_run(events, deals, approvals)
         other_deals = all_deals.join(deals.select("id"), "id", "left_anti")
         other_approvals = all_approvals.join(deal_ids, "deal_id", "left_anti")
         decided, actions, changes, touched_deals, touched_approvals = [], [], [], [], []
@@ -653,7 +655,47 @@ class _KindBatch:
             touched_deals.append(moved.select("id"))
             changes.append(deal_changes(accepted))
             decided.append(evaluated.select(*rejects.REJECT_INPUT_COLUMNS, "reference_number", "occurred_at"))
-        self.write(kind, deals, approvals, decided, actions, changes, touched_deals, touched_approvals)
+        self.write(
+            kind,
+            deals.join(read_status, "id"),
+            approvals,
+            decided,
+            actions,
+            changes,
+            touched_deals,
+            touched_approvals,
+        )
+
+    def _undo_cut_short_run(
+        self, events: DataFrame, deals: DataFrame, approvals: DataFrame
+    ) -> tuple[DataFrame, DataFrame]:
+        """The batch's deals and approvals as they were before a cut-short run applied some of
+        these events (their history and action rows, written first, name them; the ledger does
+        not). Deciding them again from there gives the same effects, and the writes are idempotent.
+        """
+        read = self.lakehouse.read
+        ids = events.select(F.col("event_id").alias("source_event_id"))
+        moves = self._freeze(read("deal_status_history").join(ids, "source_event_id", "left_semi"))
+        actions = self._freeze(read("approval_actions").join(ids, "source_event_id", "left_semi"))
+        if moves.isEmpty() and actions.isEmpty():
+            return deals, approvals
+        first_move = Window.partitionBy("deal_id").orderBy("seq")
+        before = (
+            moves.withColumn("_n", F.row_number().over(first_move))
+            .filter(F.col("_n") == 1)
+            .select(F.col("deal_id").alias("id"), F.col("previous_status").alias("status"))
+        )
+        created = actions.filter(F.col("action_type") == "initiate").select(F.col("approval_id").alias("id"))
+        reopened = (
+            actions.filter(F.col("action_type").isin(*CLOSING_ACTIONS))
+            .select(F.col("approval_id").alias("id"))
+            .distinct()
+            .select(
+                "id", F.lit("pending").alias("status"), F.lit(None).cast("timestamp").alias("completed_at")
+            )
+        )
+        approvals = overlay(approvals.join(created, "id", "left_anti"), reopened)
+        return self._freeze(overlay(deals, before)), self._freeze(approvals)
 
     def write(
         self,
@@ -666,16 +708,22 @@ class _KindBatch:
         touched_deals: list[DataFrame],
         touched_approvals: list[DataFrame],
     ) -> None:
-        """Effects first, the ledger last, so a run cut short decides its documents again. The writes
-        are not one transaction: an approval closed just before the cut is then refused as closed."""
+        """Effects first, the ledger last, so a run cut short decides its documents again.
+
+        The order makes that safe: the history and action rows (insert-only, keyed by the
+        event) go first and mark the events as being applied; the approvals and deals they
+        change follow. A re-run finds the marks and lets those events' own effects stand.
+        """
         lakehouse, written = self.lakehouse, self.outcome.rows_written
+        written["deal_status_history"] += write_status_changes(lakehouse, _union(changes))
         if touched_approvals:
+            written["approval_actions"] += insert_rows(lakehouse, _union(actions), "approval_actions")
             changed = approvals.join(_union(touched_approvals).distinct(), "id", "left_semi")
             written["deal_approvals"] += upsert_rows(lakehouse, changed, "deal_approvals")
-            written["approval_actions"] += insert_rows(lakehouse, _union(actions), "approval_actions")
-        moved = deals.join(_union(touched_deals).distinct(), "id", "left_semi").select(*DEAL_UPDATE_COLUMNS)
-        written["deals"] += update_rows(lakehouse, moved, "deals")
-        written["deal_status_history"] += write_status_changes(lakehouse, _union(changes))
+        moved = deals.join(_union(touched_deals).distinct(), "id", "left_semi").select(
+            *DEAL_UPDATE_COLUMNS, "read_status"
+        )
+        written["deals"] += update_rows(lakehouse, moved, "deals", guard="status")
         evaluated = self._freeze(_union(decided))
         rejected = self._freeze(_rejections(evaluated))
         if not rejected.isEmpty():

@@ -37,7 +37,9 @@ def route_batch(lakehouse: Lakehouse, rules: BusinessRules, run: JobRun) -> None
     """Route every deal waiting for a round: stage-1 approvals, their actions, under_review."""
     read = lakehouse.read
     deals, approvals = read("deals"), read("deal_approvals")
-    to_route = materialize(lakehouse.spark, routing.deals_to_route(deals, approvals))
+    to_route = materialize(
+        lakehouse.spark, routing.deals_to_route(deals, approvals, read("deal_status_history"))
+    )
     if to_route.isEmpty():
         return
     departments, users = read("approval_departments"), read("users")
@@ -49,6 +51,10 @@ def route_batch(lakehouse: Lakehouse, rules: BusinessRules, run: JobRun) -> None
         log.warning(
             "%d department reviews left unassigned: no active reviewer in their department", unassigned
         )
+    # history first: a run cut after it finds the deal half routed (deals_to_route) and finishes it
+    run.rows_merged["deal_status_history"] += write_status_changes(
+        lakehouse, routing.routing_changes(to_route)
+    )
     run.rows_merged["deal_approvals"] += insert_rows(
         lakehouse, rows.select(*routing.APPROVAL_COLUMNS), "deal_approvals"
     )
@@ -60,11 +66,9 @@ def route_batch(lakehouse: Lakehouse, rules: BusinessRules, run: JobRun) -> None
         F.lit("under_review").alias("status"),
         F.col("routed_at").alias("last_status_change"),
         F.col("routed_at").alias("updated_at"),
+        F.col("status").alias("read_status"),
     )
-    run.rows_merged["deals"] += update_rows(lakehouse, moved, "deals")
-    run.rows_merged["deal_status_history"] += write_status_changes(
-        lakehouse, routing.routing_changes(to_route)
-    )
+    run.rows_merged["deals"] += update_rows(lakehouse, moved, "deals", guard="status")
 
 
 def route_deals(lakehouse: Lakehouse, rules: BusinessRules) -> JobRun:
@@ -101,13 +105,17 @@ def monitor_batch(lakehouse: Lakehouse, rules: BusinessRules, as_of: datetime, r
     run.rows_merged["deal_approvals"] += update_rows(
         lakehouse, monitoring.escalations(approvals, deals, as_of, rules), "deal_approvals"
     )
-    run.rows_merged["deals"] += update_rows(
-        lakehouse,
-        changed.select("id", "status", "last_status_change", "flow_intelligence", "updated_at"),
-        "deals",
-    )
     run.rows_merged["deal_status_history"] += write_status_changes(
         lakehouse, monitoring.draft_expiry_changes(expired)
+    )
+    read_status = deals.select("id", F.col("status").alias("read_status"))
+    run.rows_merged["deals"] += update_rows(
+        lakehouse,
+        changed.select("id", "status", "last_status_change", "flow_intelligence", "updated_at").join(
+            read_status, "id"
+        ),
+        "deals",
+        guard="status",
     )
 
 

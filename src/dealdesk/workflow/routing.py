@@ -109,11 +109,13 @@ def due_date(routed_at: Column, deal_priority: Column, sla: SlaHours) -> Column:
 # -- which deals, which departments ---------------------------------------------------------
 
 
-def deals_to_route(deals: DataFrame, approvals: DataFrame) -> DataFrame:
+def deals_to_route(deals: DataFrame, approvals: DataFrame, history: DataFrame | None = None) -> DataFrame:
     """Deals that need a round routed: submitted ones, and resubmitted ones with no approvals yet.
 
     A revision_requested deal whose current round has approvals is waiting for its seller;
     after a resubmission its revision_count (the round) moved on and the new round is empty.
+    With ``history``: also a deal whose latest history row already says under_review (a
+    routing run cut short after its first writes), so the rest of its routing is done.
     """
     routed_rounds = approvals.select(
         F.col("deal_id").alias("_routed_deal"), F.col("approval_round").alias("_routed_round")
@@ -125,7 +127,17 @@ def deals_to_route(deals: DataFrame, approvals: DataFrame) -> DataFrame:
         "left",
     )
     routed_at = F.when(F.col("revision_count") > 0, F.col("last_revised_at")).otherwise(F.col("submitted_at"))
-    return joined.filter((F.col("status") == "submitted") | F.col("_routed_deal").isNull()).select(
+    ready = (F.col("status") == "submitted") | F.col("_routed_deal").isNull()
+    if history is not None:
+        latest = Window.partitionBy("deal_id").orderBy(F.col("seq").desc())
+        half_routed = (
+            history.withColumn("_n", F.row_number().over(latest))
+            .filter((F.col("_n") == 1) & (F.col("status") == "under_review"))
+            .select(F.col("deal_id").alias("_half_routed"))
+        )
+        joined = joined.join(half_routed, F.col("id") == F.col("_half_routed"), "left")
+        ready = ready | F.col("_half_routed").isNotNull()
+    return joined.filter(ready).select(
         F.col("id").alias("deal_id"),
         F.col("reference_number"),
         F.col("revision_count").alias("approval_round"),
