@@ -32,16 +32,19 @@ demo: $(STAMP) ## Build a fresh local lakehouse, load the sample data, run the p
 	$(VENV)/bin/dealdesk --home $(DEMO_HOME) demo
 
 test: $(STAMP) ## Run the lint checks and the test suite on the embedded engine
-	$(VENV)/bin/ruff check src tests
-	$(VENV)/bin/ruff format --check src tests
+	$(VENV)/bin/ruff check src tests scripts
+	$(VENV)/bin/ruff format --check src tests scripts
 	$(VENV)/bin/pytest
 
 lint: $(STAMP) ## Lint only
-	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff check src tests scripts
 
 format: $(STAMP) ## Format the code
-	$(VENV)/bin/ruff format src tests
-	$(VENV)/bin/ruff check --fix src tests
+	$(VENV)/bin/ruff format src tests scripts
+	$(VENV)/bin/ruff check --fix src tests scripts
+
+bench: $(STAMP) ## Benchmark: a peak day against a 7-year lakehouse and a 10x one; writes bench/results.json
+	$(VENV)/bin/python scripts/bench.py $(BENCH_ARGS)
 
 lock: $(UV) ## Re-resolve uv.lock after a dependency change
 	@py=$$(scripts/find-python312) || exit 1; $(UV) lock --python "$$py"

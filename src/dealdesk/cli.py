@@ -100,6 +100,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_generate(args: argparse.Namespace) -> int:
+    from dealdesk.generator import Mix, generate
+
+    if args.years <= 0:
+        raise DealDeskError(f"--years must be positive; got {args.years}")
+    mix = Mix(deals_per_month=args.deals_per_month, invalid=args.invalid_share)
+    result = generate(Path(args.out), years=args.years, seed=args.seed, mix=mix)
+    print(
+        f"{result.documents:,} documents for {result.deals:,} deals in {result.files:,} files "
+        f"({result.first_day} .. {result.last_day}) under {args.out}"
+    )
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     target = target_of(args)
     default = target.home / "report.html" if target.is_local else Path("dealdesk-report.html")
@@ -145,6 +159,20 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="write a self-contained HTML report with charts")
     report.add_argument("--out", metavar="FILE.html", help="where to write it (default: <home>/report.html)")
     report.set_defaults(func=cmd_report)
+
+    generate = commands.add_parser(
+        "generate", help="write synthetic landing files: realistic volumes and mixes, reproducible"
+    )
+    generate.add_argument("--years", type=float, required=True, help="years of deals to generate")
+    generate.add_argument("--out", required=True, help="folder for the files (one per day, in YYYY/MM)")
+    generate.add_argument(
+        "--seed", type=int, default=7, help="random seed (default 7): same seed, same files"
+    )
+    generate.add_argument("--deals-per-month", type=int, default=1_000, help="default 1000 (the seed volume)")
+    generate.add_argument(
+        "--invalid-share", type=float, default=0.02, help="share of documents sent broken (default 0.02)"
+    )
+    generate.set_defaults(func=cmd_generate)
 
     add_intake_commands(commands)
     add_workflow_commands(commands)

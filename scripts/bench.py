@@ -1,0 +1,320 @@
+"""Benchmark on the embedded engine: a peak day against a 7-year lakehouse, then 10x larger.
+
+    make bench                      # or: .venv/bin/python scripts/bench.py --help
+
+1. Base month: one month of generated documents (seed volume) goes through the real
+   pipeline, so every row is one the jobs wrote.
+2. History: the base month's rows are copied back in time, month by month, until the
+   lakehouse holds ``--years`` of history (then ``--scale`` times that). Copies get
+   their own ids, event ids, reference numbers and times; users and companies are shared.
+3. Peak day: ``--peak-documents`` generated documents are processed end to end
+   (ingest, route, decide, monitor), each step timed; the same lines appended to a plain
+   Delta table give the floor.
+4. Views: every reporting view queried ``--repeats`` times (median, p95), then by
+   ``--clients`` concurrent clients.
+
+Prints a table and writes the figures to bench/results.json. Figures, not assertions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from pyspark.sql import functions as F
+
+from dealdesk.config import load_rules
+from dealdesk.engine import Target
+from dealdesk.generator import Mix, generate, peak_day
+from dealdesk.intake import ingest_landing
+from dealdesk.lakehouse import Lakehouse
+from dealdesk.migrations import MigrationRunner
+from dealdesk.workflow import jobs
+
+ROOT = Path(__file__).resolve().parents[1]
+BASE_MONTH = date(2026, 4, 1)
+PEAK_DAY = date(2026, 5, 4)
+
+# Per copied table: BIGINT keys of copied rows (re-hashed per copy) and event-id columns (suffixed).
+COPIED = {
+    "deals": ("id", "parent_submission_id"),
+    "deal_tiers": ("id", "deal_id"),
+    "incentive_values": ("id", "deal_id"),
+    "deal_scoping_requests": ("id", "converted_deal_id"),
+    "deal_approvals": ("id", "deal_id"),
+    "approval_actions": ("id", "approval_id"),
+    "deal_status_history": ("id", "deal_id"),
+    "raw_documents": (),
+    "processed_events": (),
+    "rejected_documents": (),
+}
+EVENT_COLUMNS = ("event_id", "source_event_id")
+# The base month's users and companies are loaded once, not copied with each month.
+NOT_COPIED = "kind NOT IN ('user', 'advertiser', 'agency')"
+COPY_FILTERS = {"raw_documents": NOT_COPIED, "processed_events": NOT_COPIED}
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))]
+
+
+@dataclass
+class Stopwatch:
+    started: float = 0.0
+
+    def __enter__(self) -> Stopwatch:
+        self.started = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.seconds = time.perf_counter() - self.started
+
+
+def fresh_lakehouse(home: Path, schema: str) -> Lakehouse:
+    lakehouse = Lakehouse.open(Target(engine="local", catalog="main", schema=schema, home=home))
+    MigrationRunner(lakehouse).migrate()
+    return lakehouse
+
+
+def copy_expression(table: str, column: str, data_type: str) -> str:
+    """How one column of a base row becomes the same column of copy ``k`` (k months earlier)."""
+    name = f"`{column}`"
+    if column in COPIED[table]:
+        return f"xxhash64({name}, k)"
+    if column in EVENT_COLUMNS:
+        return f"concat({name}, '~', k)"
+    if column == "reference_number":
+        # DEAL-YYYY-NNN -> DEAL-YYYY-(NNN + (k + 1) * 100000): unique per copy, still the reference format
+        return f"concat(substr({name}, 1, 10), cast(cast(substr({name}, 11) AS BIGINT) + (k + 1) * 100000 AS STRING))"
+    if data_type == "timestamp":
+        return f"{name} - make_interval(0, k)"
+    if data_type == "date":
+        return f"add_months({name}, -k)"
+    return name
+
+
+def grow_history(lakehouse: Lakehouse, base_home_schema: str, copies_from: int, copies_to: int) -> None:
+    """Copy the base month's rows as months ``copies_from`` .. ``copies_to - 1`` before it."""
+    for table in COPIED:
+        fields = lakehouse.read(table).schema.fields
+        select = ", ".join(
+            f"{copy_expression(table, f.name, f.dataType.simpleString())} AS `{f.name}`" for f in fields
+        )
+        lakehouse.sql(
+            f"INSERT INTO {lakehouse.table_name(table)} SELECT {select} "
+            f"FROM `main`.`{base_home_schema}`.`{table}` "
+            f"CROSS JOIN (SELECT id AS k FROM range({copies_from}, {copies_to}))"
+            + (f" WHERE {COPY_FILTERS[table]}" if table in COPY_FILTERS else "")
+        ).collect()
+
+
+def row_counts(lakehouse: Lakehouse) -> dict[str, int]:
+    return {t: lakehouse.read(t).count() for t in lakehouse.table_names()}
+
+
+def highest_numbers(lakehouse: Lakehouse) -> dict[int, int]:
+    rows = (
+        lakehouse.read("deals")
+        .select(
+            F.regexp_extract("reference_number", r"^DEAL-(\d{4})-(\d+)$", 1).cast("int").alias("year"),
+            F.regexp_extract("reference_number", r"^DEAL-(\d{4})-(\d+)$", 2).cast("long").alias("n"),
+        )
+        .groupBy("year")
+        .agg(F.max("n").alias("n"))
+        .collect()
+    )
+    return {r["year"]: r["n"] for r in rows}
+
+
+def time_peak_day(lakehouse: Lakehouse, work: Path, documents: int) -> dict[str, float]:
+    """Process one generated peak day; seconds per step and in all, plus the append floor."""
+    rules = load_rules(None)
+    folder = work / f"peak-{lakehouse.target.schema}"
+    shutil.rmtree(folder, ignore_errors=True)
+    generated = peak_day(folder, PEAK_DAY, documents=documents, first_numbers=highest_numbers(lakehouse))
+    ingest_landing(lakehouse, folder / "reference", rules)  # people and companies: not timed
+    steps: dict[str, float] = {}
+    with Stopwatch() as total:
+        for step, action in (
+            ("ingest", lambda: ingest_landing(lakehouse, folder / "peak", rules)),
+            ("route", lambda: jobs.route_deals(lakehouse, rules)),
+            ("decide", lambda: jobs.decide_pending(lakehouse, rules)),
+            ("monitor", lambda: jobs.monitor_deals(lakehouse, rules, jobs.business_clock(lakehouse))),
+        ):
+            with Stopwatch() as watch:
+                action()
+            steps[step] = round(watch.seconds, 3)
+    lines = [
+        (str(path), n, line)
+        for path in sorted((folder / "peak").rglob("*.jsonl"))
+        for n, line in enumerate(path.read_text().splitlines(), start=1)
+    ]
+    floor_table = lakehouse.table_name("bench_append_floor")
+    lakehouse.sql(f"DROP TABLE IF EXISTS {floor_table}").collect()
+    lakehouse.sql(
+        f"CREATE TABLE {floor_table} (source_file STRING, line_number BIGINT, payload STRING) USING DELTA "
+        f"LOCATION '{lakehouse.table_location('bench_append_floor')}'"
+    ).collect()
+    frame = lakehouse.spark.createDataFrame(lines, "source_file STRING, line_number BIGINT, payload STRING")
+    with Stopwatch() as floor:
+        lakehouse.append(frame, "bench_append_floor")
+    lakehouse.sql(f"DROP TABLE IF EXISTS {floor_table}").collect()
+    return {
+        "seconds": round(total.seconds, 3),
+        "steps": steps,
+        "documents": generated.documents,
+        "append_floor_seconds": round(floor.seconds, 3),
+    }
+
+
+def time_views(lakehouse: Lakehouse, repeats: int, clients: int) -> dict[str, object]:
+    lakehouse.use_schema()
+    views = lakehouse.view_names()
+    spark = lakehouse.spark
+
+    def query(view: str) -> float:
+        with Stopwatch() as watch:
+            spark.sql(f"SELECT * FROM `{view}` LIMIT 1000").collect()
+        return watch.seconds * 1000
+
+    for view in views:  # warm-up: plans and file listings
+        query(view)
+    per_view = {view: [query(view) for _ in range(repeats)] for view in views}
+    every = [ms for values in per_view.values() for ms in values]
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        concurrent = list(pool.map(query, [v for _ in range(max(1, repeats // 4)) for v in views] * clients))
+    return {
+        "views": {
+            v: {"median_ms": round(statistics.median(ms), 1), "p95_ms": round(percentile(ms, 0.95), 1)}
+            for v, ms in per_view.items()
+        },
+        "view_median_ms": round(statistics.median(every), 1),
+        "view_p95_ms": round(percentile(every, 0.95), 1),
+        "concurrent_view_p95_ms": round(percentile(concurrent, 0.95), 1),
+        "concurrent_queries": len(concurrent),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--years", type=int, default=7, help="history held by the lakehouse (default 7)")
+    parser.add_argument("--scale", type=int, default=10, help="second run: this many times more (default 10)")
+    parser.add_argument("--deals-per-month", type=int, default=1_000, help="seed volume (default 1000)")
+    parser.add_argument("--peak-documents", type=int, default=10_000, help="documents in the peak day")
+    parser.add_argument("--repeats", type=int, default=20, help="runs per view (default 20)")
+    parser.add_argument("--clients", type=int, default=20, help="concurrent view clients (default 20)")
+    parser.add_argument("--work", type=Path, default=ROOT / "bench" / ".work", help="scratch folder")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
+    args = parser.parse_args(argv)
+
+    shutil.rmtree(args.work, ignore_errors=True)
+    args.work.mkdir(parents=True)
+    home = args.work / "lakehouse"
+    results: dict[str, object] = {
+        "machine_cores": os.cpu_count(),
+        "python": sys.version.split()[0],
+        "started_at": datetime.now().isoformat(timespec="seconds"),
+        "years": args.years,
+        "scale": args.scale,
+        "deals_per_month": args.deals_per_month,
+    }
+
+    print(f"base month: {args.deals_per_month} deals through the pipeline ...", flush=True)
+    base = fresh_lakehouse(home, "bench_base")
+    generate(args.work / "base", years=1 / 12, mix=Mix(deals_per_month=args.deals_per_month, revised=0.0),
+             start=BASE_MONTH)  # fmt: skip
+    with Stopwatch() as watch:
+        jobs.run_pipeline(base, args.work / "base", load_rules(None), jobs.LATEST_EVENT)
+    results["base_month_seconds"] = round(watch.seconds, 1)
+
+    months = args.years * 12
+    runs = {}
+    for label, copies in (("1x", months), (f"{args.scale}x", months * args.scale)):
+        print(f"{label}: growing {copies} months of history ...", flush=True)
+        lakehouse = fresh_lakehouse(home, f"bench_{label}")
+        with Stopwatch() as grow:
+            for table in ("users", "advertisers", "agencies"):
+                lakehouse.sql(
+                    f"INSERT INTO {lakehouse.table_name(table)} SELECT * FROM `main`.`bench_base`.`{table}`"
+                ).collect()
+            grow_history(lakehouse, "bench_base", 0, copies)
+        counts = row_counts(lakehouse)
+        print(
+            f"{label}: {counts['deals']:,} deals, built in {grow.seconds:.0f} s; timing the peak day ...",
+            flush=True,
+        )
+        peak = time_peak_day(lakehouse, args.work, args.peak_documents)
+        views = time_views(lakehouse, args.repeats, args.clients) if label == "1x" else None
+        runs[label] = {
+            "rows": counts,
+            "build_seconds": round(grow.seconds, 1),
+            "peak_day": peak,
+            "views": views,
+        }
+
+    one, big = runs["1x"], runs[f"{args.scale}x"]
+    results.update(
+        {
+            "peak_day_seconds": one["peak_day"]["seconds"],
+            "peak_day_steps": one["peak_day"]["steps"],
+            "peak_day_documents": one["peak_day"]["documents"],
+            "append_floor_seconds": one["peak_day"]["append_floor_seconds"],
+            "peak_day_seconds_10x": big["peak_day"]["seconds"],
+            "peak_day_steps_10x": big["peak_day"]["steps"],
+            "growth_factor_10x": round(big["peak_day"]["seconds"] / one["peak_day"]["seconds"], 2),
+            "floor_multiple": round(one["peak_day"]["seconds"] / one["peak_day"]["append_floor_seconds"], 1),
+            "view_median_ms": one["views"]["view_median_ms"],
+            "view_p95_ms": one["views"]["view_p95_ms"],
+            "concurrent_view_p95_ms": one["views"]["concurrent_view_p95_ms"],
+            "views": one["views"]["views"],
+            "rows_1x": one["rows"],
+            "rows_10x": big["rows"],
+            "build_seconds": {"1x": one["build_seconds"], "10x": big["build_seconds"]},
+        }
+    )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print_table(results)
+    print(f"\nwritten: {args.out}")
+    return 0
+
+
+def print_table(results: dict) -> None:
+    rows = [
+        ("cores", results["machine_cores"], ""),
+        (
+            "deals in the lakehouse (1x / 10x)",
+            f"{results['rows_1x']['deals']:,} / {results['rows_10x']['deals']:,}",
+            "",
+        ),
+        ("peak day documents", results["peak_day_documents"], ""),
+        ("peak day, end to end", f"{results['peak_day_seconds']:.1f} s", "target < 10 s"),
+        ("  per step", results["peak_day_steps"], ""),
+        ("plain Delta append of the same lines", f"{results['append_floor_seconds']:.2f} s", ""),
+        ("peak day / append floor", f"{results['floor_multiple']}x", "target < 5x"),
+        ("peak day on 10x tables", f"{results['peak_day_seconds_10x']:.1f} s", ""),
+        ("10x cost growth", f"{results['growth_factor_10x']}x", "target <= 1.5x"),
+        (
+            "views median / p95",
+            f"{results['view_median_ms']} / {results['view_p95_ms']} ms",
+            "target p95 < 500 ms",
+        ),
+        ("views p95 under concurrent clients", f"{results['concurrent_view_p95_ms']} ms", ""),
+    ]
+    width = max(len(r[0]) for r in rows)
+    for name, value, target in rows:
+        print(f"{name:<{width}}  {value!s:<40} {target}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
