@@ -9,15 +9,17 @@ from pyspark.sql.types import StructField, StructType
 from dealdesk.lakehouse import Lakehouse
 
 
-def materialize(spark: SparkSession, df: DataFrame) -> DataFrame:
-    """The rows of ``df`` as a local DataFrame.
+def materialize(spark: SparkSession, df: DataFrame, schema: StructType | None = None) -> DataFrame:
+    """The rows of ``df`` as a local DataFrame (typed by ``schema`` when given).
 
     A DataFrame is a plan: evaluated again after a MERGE into one of the tables it reads,
     it would see the new data. A job step computes its batch once, freezes it here, and
     then writes every table from the frozen rows. Batches are one step's worth of events,
-    small enough for the driver.
+    small enough for the driver. The rows travel as Arrow both ways: no Python objects
+    per row.
     """
-    return spark.createDataFrame(df.collect(), df.schema)
+    schema = schema or df.schema
+    return spark.createDataFrame(df.toArrow(), schema)
 
 
 def overlay(rows: DataFrame, updates: DataFrame) -> DataFrame:
@@ -44,7 +46,7 @@ def _frozen(lakehouse: Lakehouse, rows: DataFrame, table: str) -> DataFrame:
     schema = StructType(
         [StructField(f.name, f.dataType, f.nullable and f.name not in required) for f in rows.schema.fields]
     )
-    return lakehouse.spark.createDataFrame(rows.collect(), schema)
+    return materialize(lakehouse.spark, rows, schema)
 
 
 def update_rows(lakehouse: Lakehouse, rows: DataFrame, table: str, *, guard: str | None = None) -> int:

@@ -186,7 +186,7 @@ class Lakehouse:
             .join(source.select(*keys), list(keys), "left_anti")
             .select(*keys)
         )
-        stale = self.spark.createDataFrame(stale.collect(), stale.schema)  # freeze before writing the target
+        stale = self.spark.createDataFrame(stale.toArrow(), stale.schema)  # freeze before writing the target
         flagged = source.withColumn("_dealdesk_delete", F.lit(False))
         return flagged.unionByName(
             stale.withColumn("_dealdesk_delete", F.lit(True)), allowMissingColumns=True

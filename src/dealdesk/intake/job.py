@@ -54,7 +54,7 @@ def _record_files(lakehouse: Lakehouse, files: list[LandedFile], run: JobRun) ->
 def process_lines(lakehouse: Lakehouse, lines: DataFrame, run: JobRun, rules: BusinessRules) -> None:
     """Keep every line in raw_documents, then process the documents not accepted before."""
     docs = D.read_envelopes(lines).withColumn("received_at", F.current_timestamp())
-    docs = lakehouse.spark.createDataFrame(docs.collect(), docs.schema)  # one snapshot of the batch
+    docs = materialize(lakehouse.spark, docs)  # one snapshot of the batch
     # freeze both halves: after raw_documents is written every event would look seen
     fresh, duplicates = (materialize(lakehouse.spark, part) for part in _split_duplicates(lakehouse, docs))
     raw = docs.select(*D.RAW_COLUMNS[:-1], F.lit(run.run_id).alias("run_id"))
@@ -120,7 +120,7 @@ def process_documents(lakehouse: Lakehouse, fresh: DataFrame, run: JobRun, rules
     rejected_all = rejected[0]
     for frame in rejected[1:]:
         rejected_all = rejected_all.unionByName(frame, allowMissingColumns=True)
-    rejected_all = lakehouse.spark.createDataFrame(rejected_all.collect(), rejected_all.schema)
+    rejected_all = materialize(lakehouse.spark, rejected_all)
     if not rejected_all.isEmpty():
         write_rejections(lakehouse, rejected_all.withColumnRenamed("errors", "reasons"), run.run_id)
     accepted_all = accepted[0]
@@ -163,7 +163,7 @@ def _record_applied(lakehouse: Lakehouse, accepted: DataFrame, run: JobRun) -> N
 
 
 def _split(batch: DataFrame) -> tuple[DataFrame, DataFrame]:
-    frozen = batch.sparkSession.createDataFrame(batch.collect(), batch.schema)
+    frozen = materialize(batch.sparkSession, batch)
     return frozen.filter(F.size("errors") == 0), frozen.filter(F.size("errors") > 0)
 
 
@@ -235,8 +235,11 @@ def _submissions(
 ) -> tuple[DataFrame, DataFrame]:
     """Process submissions in waves: each wave holds at most one document per reference number, so a
     draft and its promotion (or two resubmissions) in one batch apply in business-time order."""
-    docs = batch.withColumn("doc", F.from_json("payload", D.SUBMISSION_SCHEMA)).withColumn(
-        "given_reference", T.text(F.col("doc.reference_number"))
+    docs = (
+        batch.withColumn("doc", F.from_json("payload", D.SUBMISSION_SCHEMA))
+        .withColumn("given_reference", T.text(F.col("doc.reference_number")))
+        # content checks once per batch; a wave picks the draft or the full set by the deal's state
+        .transform(V.with_submission_errors(rules))
     )
     order = Window.partitionBy("given_reference").orderBy("occurred_at", "event_id")
     docs = docs.withColumn(
@@ -244,7 +247,7 @@ def _submissions(
         "wave",
         F.when(F.col("given_reference").isNull(), F.lit(1)).otherwise(F.row_number().over(order) + 1),
     )
-    docs = lakehouse.spark.createDataFrame(docs.collect(), docs.schema)
+    docs = materialize(lakehouse.spark, docs)
     goods, bads = [], []
     waves = sorted(r["wave"] for r in docs.select("wave").distinct().collect())
     for wave in waves:
@@ -362,11 +365,14 @@ def _submission_wave(
         "is_draft", is_draft & (F.col("existing_status").isNull() | (F.col("existing_status") == "draft"))
     )
     docs = docs.withColumn(
-        "errors", concat_reasons(V.submission_errors(doc, rules, draft=F.col("is_draft")), state_errors)
+        "errors",
+        concat_reasons(
+            F.when(F.col("is_draft"), F.col("draft_errors")).otherwise(F.col("full_errors")), state_errors
+        ),
     ).withColumn(
         "warnings", concat_reasons(F.col("warnings"), V.submission_warnings(doc, rules), lookup_warnings)
     )
-    docs = spark.createDataFrame(docs.collect(), docs.schema)
+    docs = materialize(spark, docs)
     good = docs.filter(F.size("errors") == 0)
     bad = docs.filter(F.size("errors") > 0).select(
         *[c for c in D.RAW_COLUMNS if c != "run_id"], "errors", "warnings"
@@ -463,7 +469,7 @@ def _assign_references(lakehouse: Lakehouse, good: DataFrame) -> DataFrame:
         .unionByName(existing)
         .withColumn("deal_id", keys.deal_id(F.col("reference_number")))
     )
-    return lakehouse.spark.createDataFrame(both.collect(), both.schema)
+    return materialize(lakehouse.spark, both)
 
 
 def _check_id_collisions(lakehouse: Lakehouse, good: DataFrame) -> None:

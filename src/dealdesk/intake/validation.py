@@ -7,9 +7,9 @@ gather them into arrays. Field names in reasons are the document's own paths
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from pyspark.sql import Column
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from dealdesk.config import (
@@ -219,6 +219,51 @@ def _tier_errors(tier: Column, position: Column, structure_field: str) -> Column
 
 def submission_errors(doc: Column, rules: BusinessRules, *, draft: Column) -> Column:
     """Every error rule of section 1; a draft gets only the name and enumeration checks."""
+    tiers = submission_tier_errors(doc)
+    return F.when(draft, concat_reasons(submission_draft_errors(doc, rules), tiers)).otherwise(
+        concat_reasons(submission_document_errors(doc, rules), tiers)
+    )
+
+
+def submission_tier_errors(doc: Column) -> Column:
+    """The failures inside tiers and their incentives, in document order."""
+    tiers = F.coalesce(doc["tiers"], F.array())
+    return F.flatten(F.transform(tiers, lambda t, i: _tier_errors(t, i + 1, "tiers")))
+
+
+def submission_document_errors(doc: Column, rules: BusinessRules) -> Column:
+    """The document-level failures of a submission (tiers' contents apart)."""
+    always, _, full = _submission_checks(doc, rules)
+    return gather(*always, *full)
+
+
+def submission_draft_errors(doc: Column, rules: BusinessRules) -> Column:
+    """The document-level failures of a draft: what it gives must be valid."""
+    always, draft, _ = _submission_checks(doc, rules)
+    return gather(*always, *draft)
+
+
+def with_submission_errors(rules: BusinessRules, doc: str = "doc") -> Callable[[DataFrame], DataFrame]:
+    """Adds ``draft_errors`` and ``full_errors`` (the content checks of ``submission_errors`` as a
+    draft and as a submission), one projection each: the local engine plans one very large
+    expression far more slowly than several small ones."""
+
+    def add(df: DataFrame) -> DataFrame:
+        staged = df.withColumn("_tier_errors", submission_tier_errors(F.col(doc)))
+        staged = staged.withColumn("_draft_doc_errors", submission_draft_errors(F.col(doc), rules))
+        staged = staged.withColumn("_full_doc_errors", submission_document_errors(F.col(doc), rules))
+        return staged.withColumns(
+            {
+                "draft_errors": concat_reasons(F.col("_draft_doc_errors"), F.col("_tier_errors")),
+                "full_errors": concat_reasons(F.col("_full_doc_errors"), F.col("_tier_errors")),
+            }
+        ).drop("_tier_errors", "_draft_doc_errors", "_full_doc_errors")
+
+    return add
+
+
+def _submission_checks(doc: Column, rules: BusinessRules) -> tuple[list[Column], list[Column], list[Column]]:
+    """(checks of every submission, of drafts only, of full submissions only)."""
     deal = doc["deal"]
     limits = rules.validation
     tiers = F.coalesce(doc["tiers"], F.array())
@@ -297,7 +342,6 @@ def submission_errors(doc: Column, rules: BusinessRules, *, draft: Column) -> Co
             doc["reference_number"],
         ),
     ]
-    tier_failures = F.flatten(F.transform(tiers, lambda t, i: _tier_errors(t, i + 1, "tiers")))
     # A draft may leave fields and tiers out; what it gives must be valid (the tables hold
     # only valid values, and the draft is routed later through the full checks).
     given_values = [
@@ -318,9 +362,7 @@ def submission_errors(doc: Column, rules: BusinessRules, *, draft: Column) -> Co
         tier_sequence,
         *[max_length(deal[f], f"deal.{f}", limits.free_text_max_chars) for f in FREE_TEXT_FIELDS],
     ]
-    return F.when(
-        draft, concat_reasons(gather(*always, *draft_enums, *given_values), tier_failures)
-    ).otherwise(concat_reasons(gather(*always, *enums, *full), tier_failures))
+    return always, [*draft_enums, *given_values], [*enums, *full]
 
 
 def submission_warnings(doc: Column, rules: BusinessRules) -> Column:
