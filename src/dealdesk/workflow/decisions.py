@@ -46,6 +46,8 @@ APPLIED, REJECTED = "applied", "rejected"
 CLOSING_ACTIONS = {"approve": "approved", "request_revision": "revision_requested", "reject": "rejected"}
 COMMENT_REQUIRED = ("request_revision", "reject")
 DEAL_UPDATE_COLUMNS = ("id", "status", "last_status_change", "revision_reason", "updated_at")
+# What deciding reads of a deal, and writes back: the batch's copy carries only these.
+DEAL_STATE_COLUMNS = (*DEAL_UPDATE_COLUMNS, "reference_number", "revision_count", "deal_value", "priority")
 DOCUMENT_COLUMNS = ("event_id", "kind", "source_file", "line_number", "occurred_at", "payload")
 
 # Payload fields are read as text and cast afterwards, so a wrong type is a reason, not a crash.
@@ -613,33 +615,36 @@ class _KindBatch:
         read = self.lakehouse.read
         all_deals, all_approvals, users = read("deals"), read("deal_approvals"), read("users")
         deals = self._freeze(
-            all_deals.join(events.select("reference_number").distinct(), "reference_number", "left_semi")
+            all_deals.join(
+                events.select("reference_number").distinct(), "reference_number", "left_semi"
+            ).select(*DEAL_STATE_COLUMNS)
         )
         deal_ids = deals.select(F.col("id").alias("deal_id"))
         approvals = self._freeze(all_approvals.join(deal_ids, "deal_id", "left_semi"))
         read_status = deals.select("id", F.col("status").alias("read_status"))  # the guard of the write
         deals, approvals = self._undo_cut_short_run(events, deals, approvals)
-        other_deals = all_deals.join(deals.select("id"), "id", "left_anti")
-        other_approvals = all_approvals.join(deal_ids, "deal_id", "left_anti")
-        decided, actions, changes, touched_deals, touched_approvals = [], [], [], [], []
+        if kind == APPROVAL_ACTION:
+            # the other deals' open approvals do not change here: counted once, not per wave
+            other_counts = self._freeze(
+                routing.open_counts(
+                    all_approvals.join(deal_ids, "deal_id", "left_anti"),
+                    all_deals.join(deals.select("id"), "id", "left_anti"),
+                )
+            )
+        decided, actions, changes, touched_deals, touched_approvals, created = [], [], [], [], [], []
         for wave in range(1, (events.agg(F.max("wave")).first()[0] or 0) + 1):
             batch = events.filter(F.col("wave") == wave).drop("wave")
             if kind == APPROVAL_ACTION:
                 evaluated = self._freeze(evaluate_actions(batch, deals, approvals, users, self.rules))
                 accepted = evaluated.filter(F.size("reasons") == 0)
-                counts = routing.open_counts(
-                    other_approvals.unionByName(approvals), other_deals.unionByName(deals)
-                )
+                counts = routing.add_counts(other_counts, routing.open_counts(approvals, deals))
                 requests = routing.stage2_requests(completed_stage1(accepted), self.rules)
                 stage2 = self._freeze(
                     routing.approval_rows(
                         routing.assign_stage2(requests, users, counts), self.rules.sla_hours
                     )
                 )
-                if not stage2.filter(F.col("assigned_to").isNull()).isEmpty():
-                    log.warning(
-                        "business approvals left unassigned: no active approver of a sufficient level"
-                    )
+                created.append(stage2)
                 updates = approval_updates(accepted)
                 new_rows = stage2.select(*routing.APPROVAL_COLUMNS).join(
                     approvals.select("id"), "id", "left_anti"
@@ -655,6 +660,8 @@ class _KindBatch:
             touched_deals.append(moved.select("id"))
             changes.append(deal_changes(accepted))
             decided.append(evaluated.select(*rejects.REJECT_INPUT_COLUMNS, "reference_number", "occurred_at"))
+        if created and not _union(created).filter(F.col("assigned_to").isNull()).isEmpty():
+            log.warning("business approvals left unassigned: no active approver of a sufficient level")
         self.write(
             kind,
             deals.join(read_status, "id"),

@@ -258,6 +258,14 @@ def open_counts(approvals: DataFrame, deals: DataFrame) -> DataFrame:
     )
 
 
+def add_counts(*counts: DataFrame) -> DataFrame:
+    """(user_id, open_count) summed over several counts of disjoint approvals."""
+    every = counts[0]
+    for more in counts[1:]:
+        every = every.unionByName(more)
+    return every.groupBy("user_id").agg(F.sum("open_count").cast("bigint").alias("open_count"))
+
+
 def spread(items: DataFrame, candidates: DataFrame) -> DataFrame:
     """Give each item of a pool to a candidate of that pool, balancing open approvals.
 
