@@ -30,12 +30,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from pyspark.sql import functions as F
-
 from dealdesk.config import load_rules
 from dealdesk.engine import Target
 from dealdesk.generator import Mix, generate, peak_day
 from dealdesk.intake import ingest_landing
+from dealdesk.intake.job import highest_reference_numbers
 from dealdesk.lakehouse import Lakehouse
 from dealdesk.migrations import MigrationRunner
 from dealdesk.workflow import jobs
@@ -123,17 +122,8 @@ def row_counts(lakehouse: Lakehouse) -> dict[str, int]:
 
 
 def highest_numbers(lakehouse: Lakehouse) -> dict[int, int]:
-    rows = (
-        lakehouse.read("deals")
-        .select(
-            F.regexp_extract("reference_number", r"^DEAL-(\d{4})-(\d+)$", 1).cast("int").alias("year"),
-            F.regexp_extract("reference_number", r"^DEAL-(\d{4})-(\d+)$", 2).cast("long").alias("n"),
-        )
-        .groupBy("year")
-        .agg(F.max("n").alias("n"))
-        .collect()
-    )
-    return {r["year"]: r["n"] for r in rows}
+    rows = highest_reference_numbers(lakehouse.read("deals")).collect()
+    return {r["year"]: r["last_n"] for r in rows}
 
 
 def time_peak_day(lakehouse: Lakehouse, work: Path, documents: int) -> dict[str, float]:

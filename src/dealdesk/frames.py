@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructField, StructType
@@ -20,6 +22,14 @@ def materialize(spark: SparkSession, df: DataFrame, schema: StructType | None = 
     """
     schema = schema or df.schema
     return spark.createDataFrame(df.toArrow(), schema)
+
+
+def union_all(frames: Sequence[DataFrame], *, allow_missing: bool = False) -> DataFrame:
+    """The rows of every frame, matched by column name."""
+    result = frames[0]
+    for frame in frames[1:]:
+        result = result.unionByName(frame, allowMissingColumns=allow_missing)
+    return result
 
 
 def overlay(rows: DataFrame, updates: DataFrame) -> DataFrame:

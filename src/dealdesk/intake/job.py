@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from pyspark.sql import DataFrame, Window
@@ -11,7 +12,7 @@ from pyspark.sql import functions as F
 from dealdesk import keys
 from dealdesk.config import WORKFLOW_KINDS, BusinessRules
 from dealdesk.errors import DealDeskError
-from dealdesk.frames import materialize, upsert_rows
+from dealdesk.frames import insert_rows, materialize, union_all, upsert_rows
 from dealdesk.intake import documents as D
 from dealdesk.intake import transforms as T
 from dealdesk.intake import validation as V
@@ -105,8 +106,8 @@ def process_documents(lakehouse: Lakehouse, fresh: DataFrame, run: JobRun, rules
 
     for kind, handler in (
         ("user", _users),
-        ("advertiser", _advertisers),
-        ("agency", _agencies),
+        ("advertiser", partial(_companies, agency=False)),
+        ("agency", partial(_companies, agency=True)),
         ("scoping_request", _scoping),
         ("deal_submission", _submissions),
     ):
@@ -117,16 +118,10 @@ def process_documents(lakehouse: Lakehouse, fresh: DataFrame, run: JobRun, rules
         accepted.append(good.select("event_id", "kind", "occurred_at"))
         rejected.append(bad)
 
-    rejected_all = rejected[0]
-    for frame in rejected[1:]:
-        rejected_all = rejected_all.unionByName(frame, allowMissingColumns=True)
-    rejected_all = materialize(lakehouse.spark, rejected_all)
+    rejected_all = materialize(lakehouse.spark, union_all(rejected, allow_missing=True))
     if not rejected_all.isEmpty():
         write_rejections(lakehouse, rejected_all.withColumnRenamed("errors", "reasons"), run.run_id)
-    accepted_all = accepted[0]
-    for frame in accepted[1:]:
-        accepted_all = accepted_all.unionByName(frame)
-    accepted_all = materialize(lakehouse.spark, accepted_all)
+    accepted_all = materialize(lakehouse.spark, union_all(accepted))
     _record_applied(lakehouse, accepted_all.filter(~F.col("kind").isin(*WORKFLOW_KINDS)), run)
     # a corrected copy accepted (or a replay) resolves the event's open rejection
     resolved = materialize(
@@ -182,8 +177,10 @@ def _users(
 
 
 def _companies(
-    lakehouse: Lakehouse, batch: DataFrame, run: JobRun, field: str, table: str, agency: bool
+    lakehouse: Lakehouse, batch: DataFrame, run: JobRun, rules: BusinessRules, *, agency: bool
 ) -> tuple[DataFrame, DataFrame]:
+    """Advertiser or agency documents (the same shape under their own field name)."""
+    field, table = ("agency", "agencies") if agency else ("advertiser", "advertisers")
     schema = D.AGENCY_SCHEMA if agency else D.ADVERTISER_SCHEMA
     docs = batch.withColumn("doc", F.from_json("payload", schema))
     docs = docs.withColumn("errors", V.company_errors(F.col(f"doc.{field}"), field, agency=agency))
@@ -192,18 +189,6 @@ def _companies(
     _upsert_by_business_time(lakehouse, rows, table)
     run.rows_merged[table] += rows.count()
     return good, bad.drop("doc")
-
-
-def _advertisers(
-    lakehouse: Lakehouse, batch: DataFrame, run: JobRun, rules: BusinessRules
-) -> tuple[DataFrame, DataFrame]:
-    return _companies(lakehouse, batch, run, "advertiser", "advertisers", agency=False)
-
-
-def _agencies(
-    lakehouse: Lakehouse, batch: DataFrame, run: JobRun, rules: BusinessRules
-) -> tuple[DataFrame, DataFrame]:
-    return _companies(lakehouse, batch, run, "agency", "agencies", agency=True)
 
 
 def _upsert_by_business_time(lakehouse: Lakehouse, rows: DataFrame, table: str) -> None:
@@ -251,17 +236,15 @@ def _submissions(
     goods, bads = [], []
     waves = sorted(r["wave"] for r in docs.select("wave").distinct().collect())
     for wave in waves:
-        good, bad = _submission_wave(lakehouse, docs.filter(F.col("wave") == wave).drop("wave"), run, rules)
+        wave_docs = docs.filter(F.col("wave") == wave).drop("wave")
+        good, bad = _submission_wave(lakehouse, wave_docs, run, rules, new_deals=wave == 1)
         goods.append(good)
         bads.append(bad)
-    good_all, bad_all = goods[0], bads[0]
-    for g, b in zip(goods[1:], bads[1:], strict=True):
-        good_all, bad_all = good_all.unionByName(g), bad_all.unionByName(b)
-    return good_all, bad_all
+    return union_all(goods), union_all(bads)
 
 
 def _submission_wave(
-    lakehouse: Lakehouse, docs: DataFrame, run: JobRun, rules: BusinessRules
+    lakehouse: Lakehouse, docs: DataFrame, run: JobRun, rules: BusinessRules, *, new_deals: bool
 ) -> tuple[DataFrame, DataFrame]:
     spark = lakehouse.spark
     doc = F.col("doc")
@@ -385,12 +368,9 @@ def _submission_wave(
     deals = _deal_rows(good, rules)
     upsert_rows(lakehouse, deals, "deals", keep_on_update=DEAL_KEEP_ON_UPDATE)
     tiers = T.tier_rows(good)
-    lakehouse.merge(tiers, "deal_tiers", ["id"], update_columns=[c for c in tiers.columns if c not in ("id", "created_at")],
-                    delete_missing_for=["deal_id"])  # fmt: skip
+    _write_deal_parts(lakehouse, tiers, "deal_tiers", new_deals=new_deals)
     incentives = T.incentive_rows(good)
-    lakehouse.merge(incentives, "incentive_values", ["id"],
-                    update_columns=[c for c in incentives.columns if c not in ("id", "created_at")],
-                    delete_missing_for=["deal_id"])  # fmt: skip
+    _write_deal_parts(lakehouse, incentives, "incentive_values", new_deals=new_deals)
     changes = (
         good.filter(F.col("existing_status").isNull() | (F.col("existing_status") == "draft"))
         .select(
@@ -415,17 +395,33 @@ def _submission_wave(
     return good.select("event_id", "kind", "occurred_at"), bad
 
 
-def _assign_references(lakehouse: Lakehouse, good: DataFrame) -> DataFrame:
-    """DEAL-<year>-<n>: n continues the highest number used that year, in (submitted_at, event_id) order."""
-    used = (
-        lakehouse.read("deals")
-        .select(
-            F.regexp_extract("reference_number", r"^DEAL-(\d{4})-(\d+)$", 1).cast("int").alias("year"),
-            F.regexp_extract("reference_number", r"^DEAL-(\d{4})-(\d+)$", 2).cast("int").alias("n"),
+def _write_deal_parts(lakehouse: Lakehouse, rows: DataFrame, table: str, *, new_deals: bool) -> None:
+    """Tiers or incentive lines of a wave's deals. New deals have none yet: insert-only (a re-run
+    after a cut-short run finds the same ids and leaves them). A resubmitted or promoted deal's
+    rows are replaced, and the ones it no longer has deleted."""
+    if new_deals:
+        insert_rows(lakehouse, rows, table)
+        return
+    updated = [c for c in rows.columns if c not in ("id", "created_at")]
+    lakehouse.merge(rows, table, ["id"], update_columns=updated, delete_missing_for=["deal_id"])
+
+
+def highest_reference_numbers(deals: DataFrame) -> DataFrame:
+    """(year, last_n): the highest n of the DEAL-<year>-<n> references in ``deals``, per year."""
+    parts = r"^DEAL-(\d{4})-(\d+)$"
+    return (
+        deals.select(
+            F.regexp_extract("reference_number", parts, 1).cast("int").alias("year"),
+            F.regexp_extract("reference_number", parts, 2).cast("long").alias("n"),
         )
         .groupBy("year")
         .agg(F.max("n").alias("last_n"))
     )
+
+
+def _assign_references(lakehouse: Lakehouse, good: DataFrame) -> DataFrame:
+    """DEAL-<year>-<n>: n continues the highest number used that year, in (submitted_at, event_id) order."""
+    used = highest_reference_numbers(lakehouse.read("deals"))
     # A run cut short may have created the deal already: the event keeps the number it got.
     deals = lakehouse.read("deals")
     batch = good.select("event_id")

@@ -23,7 +23,7 @@ from pyspark.sql import functions as F
 
 from dealdesk import rejects
 from dealdesk.config import APPROVAL_ACTIONS, DEAL_STATUSES, DEPARTMENTS, WORKFLOW_KINDS, BusinessRules
-from dealdesk.frames import insert_rows, materialize, overlay, update_rows, upsert_rows
+from dealdesk.frames import insert_rows, materialize, overlay, union_all, update_rows, upsert_rows
 from dealdesk.lakehouse import Lakehouse
 from dealdesk.rules import failure, gather
 from dealdesk.runs import JobRun
@@ -89,14 +89,26 @@ def with_waves(events: DataFrame) -> DataFrame:
     return events.withColumn("wave", F.row_number().over(per_deal))
 
 
-def parse_actions(documents: DataFrame) -> DataFrame:
-    fields = F.from_json(F.col("payload"), ACTION_FIELDS)
+def _parse(documents: DataFrame, kind: str, fields: str, columns: list[Column]) -> DataFrame:
+    """The documents of one kind with the reference number and ``columns`` read from the payload
+    (as ``_doc``), numbered in waves."""
     return with_waves(
-        documents.filter(F.col("kind") == APPROVAL_ACTION)
-        .withColumn("_doc", fields)
+        documents.filter(F.col("kind") == kind)
+        .withColumn("_doc", F.from_json(F.col("payload"), fields))
         .select(
             *DOCUMENT_COLUMNS,
             F.upper(_text(F.col("_doc.reference_number"))).alias("reference_number"),
+            *columns,
+        )
+    )
+
+
+def parse_actions(documents: DataFrame) -> DataFrame:
+    return _parse(
+        documents,
+        APPROVAL_ACTION,
+        ACTION_FIELDS,
+        [
             F.expr("try_cast(_doc.approval_stage AS INT)").alias("approval_stage"),
             _text(F.col("_doc.approval_stage")).alias("approval_stage_text"),
             _key(F.col("_doc.department")).alias("department"),
@@ -104,22 +116,20 @@ def parse_actions(documents: DataFrame) -> DataFrame:
             _key(F.col("_doc.performed_by")).alias("performed_by"),
             _text(F.col("_doc.comments")).alias("comments"),
             _key(F.col("_doc.assign_to")).alias("assign_to"),
-        )
+        ],
     )
 
 
 def parse_status_changes(documents: DataFrame) -> DataFrame:
-    fields = F.from_json(F.col("payload"), STATUS_FIELDS)
-    return with_waves(
-        documents.filter(F.col("kind") == STATUS_CHANGE)
-        .withColumn("_doc", fields)
-        .select(
-            *DOCUMENT_COLUMNS,
-            F.upper(_text(F.col("_doc.reference_number"))).alias("reference_number"),
+    return _parse(
+        documents,
+        STATUS_CHANGE,
+        STATUS_FIELDS,
+        [
             _key(F.col("_doc.new_status")).alias("new_status"),
             _key(F.col("_doc.performed_by")).alias("performed_by"),
             _text(F.col("_doc.comments")).alias("comments"),
-        )
+        ],
     )
 
 
@@ -660,7 +670,7 @@ class _KindBatch:
             touched_deals.append(moved.select("id"))
             changes.append(deal_changes(accepted))
             decided.append(evaluated.select(*rejects.REJECT_INPUT_COLUMNS, "reference_number", "occurred_at"))
-        if created and not _union(created).filter(F.col("assigned_to").isNull()).isEmpty():
+        if created and not union_all(created).filter(F.col("assigned_to").isNull()).isEmpty():
             log.warning("business approvals left unassigned: no active approver of a sufficient level")
         self.write(
             kind,
@@ -722,16 +732,16 @@ class _KindBatch:
         change follow. A re-run finds the marks and lets those events' own effects stand.
         """
         lakehouse, written = self.lakehouse, self.outcome.rows_written
-        written["deal_status_history"] += write_status_changes(lakehouse, _union(changes))
+        written["deal_status_history"] += write_status_changes(lakehouse, union_all(changes))
         if touched_approvals:
-            written["approval_actions"] += insert_rows(lakehouse, _union(actions), "approval_actions")
-            changed = approvals.join(_union(touched_approvals).distinct(), "id", "left_semi")
+            written["approval_actions"] += insert_rows(lakehouse, union_all(actions), "approval_actions")
+            changed = approvals.join(union_all(touched_approvals).distinct(), "id", "left_semi")
             written["deal_approvals"] += upsert_rows(lakehouse, changed, "deal_approvals")
-        moved = deals.join(_union(touched_deals).distinct(), "id", "left_semi").select(
+        moved = deals.join(union_all(touched_deals).distinct(), "id", "left_semi").select(
             *DEAL_UPDATE_COLUMNS, "read_status"
         )
         written["deals"] += update_rows(lakehouse, moved, "deals", guard="status")
-        evaluated = self._freeze(_union(decided))
+        evaluated = self._freeze(union_all(decided))
         rejected = self._freeze(_rejections(evaluated))
         if not rejected.isEmpty():
             rejects.write_rejections(lakehouse, rejected, self.run.run_id)
@@ -745,13 +755,6 @@ class _KindBatch:
         for row in evaluated.select("event_id", F.size("reasons").alias("n")).collect():
             (self.outcome.rejected if row["n"] else self.outcome.applied).append(row["event_id"])
             (self.run.rejected_by_kind if row["n"] else self.run.accepted_by_kind)[kind] += 1
-
-
-def _union(frames: list[DataFrame]) -> DataFrame:
-    result = frames[0]
-    for frame in frames[1:]:
-        result = result.unionByName(frame)
-    return result
 
 
 def decide_documents(

@@ -19,6 +19,7 @@ from pyspark.sql import functions as F
 
 from dealdesk import keys
 from dealdesk.config import APPROVAL_LEVELS, DEAL_PRIORITIES, ApprovalLadder, BusinessRules, SlaHours
+from dealdesk.frames import union_all
 from dealdesk.workflow.state_machine import IN_REVIEW_STATUSES, ROUTABLE_STATUSES
 
 STAGE_DEPARTMENT_REVIEW = 1
@@ -260,10 +261,7 @@ def open_counts(approvals: DataFrame, deals: DataFrame) -> DataFrame:
 
 def add_counts(*counts: DataFrame) -> DataFrame:
     """(user_id, open_count) summed over several counts of disjoint approvals."""
-    every = counts[0]
-    for more in counts[1:]:
-        every = every.unionByName(more)
-    return every.groupBy("user_id").agg(F.sum("open_count").cast("bigint").alias("open_count"))
+    return union_all(counts).groupBy("user_id").agg(F.sum("open_count").cast("bigint").alias("open_count"))
 
 
 def spread(items: DataFrame, candidates: DataFrame) -> DataFrame:
