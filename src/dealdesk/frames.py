@@ -90,25 +90,27 @@ def upsert_rows(
     rows: DataFrame,
     table: str,
     *,
+    key: str = "id",
     keep_on_update: tuple[str, ...] = ("id", "created_at"),
+    update_condition: str | None = None,
 ) -> int:
-    """Whole rows by id: new ones inserted, existing ones overwritten (``keep_on_update`` kept).
+    """Whole rows by ``key``: new ones inserted, existing ones overwritten (``keep_on_update``
+    kept; only where ``update_condition`` holds, when given). Returns the rows offered.
 
     Two MERGEs, update-only then insert-only: on the local engine one MERGE that both
-    updates and inserts into a table with many CHECK constraints runs out of memory.
-    Each is idempotent, so a failure between them is repaired by the re-run.
+    updates and inserts into a table with many CHECK constraints runs out of memory, and an
+    insert-only MERGE is far cheaper than one that may update. Each is idempotent, so a
+    failure between them is repaired by the re-run.
     """
     rows = _frozen(lakehouse, rows, table)
-    ids = rows.select("id")
-    existing = {r["id"] for r in lakehouse.read(table).select("id").join(ids, "id", "left_semi").collect()}
-    updates = [r for r in rows.collect() if r["id"] in existing]
-    inserts = [r for r in rows.collect() if r["id"] not in existing]
-    spark = lakehouse.spark
-    if updates:
+    known = materialize(
+        lakehouse.spark, lakehouse.read(table).select(key).join(rows.select(key), key, "left_semi")
+    )
+    offered, existing = rows.count(), known.count()
+    if existing:
         columns = [c for c in rows.columns if c not in keep_on_update]
-        lakehouse.merge(
-            spark.createDataFrame(updates, rows.schema), table, ["id"], update_columns=columns, insert=False
-        )
-    if inserts:
-        lakehouse.merge(spark.createDataFrame(inserts, rows.schema), table, ["id"])
-    return len(updates) + len(inserts)
+        lakehouse.merge(rows.join(known, key, "left_semi"), table, [key], update_columns=columns,
+                        update_condition=update_condition, insert=False)  # fmt: skip
+    if offered > existing:
+        lakehouse.merge(rows.join(known, key, "left_anti"), table, [key])
+    return offered

@@ -75,7 +75,9 @@ class JobRun:
         row[2] = lakehouse.target.engine
         source = lakehouse.spark.createDataFrame([tuple(row)], RUN_SCHEMA)
         columns = [c for c in source.columns if c not in ("run_id", "job", "engine", "started_at")]
-        lakehouse.merge(source, "job_runs", ["run_id"], update_columns=columns)
+        # the first save of a run inserts a new run id: insert-only, the cheap kind of MERGE
+        first = status == "running"
+        lakehouse.merge(source, "job_runs", ["run_id"], update_columns=None if first else columns)
 
 
 @contextmanager

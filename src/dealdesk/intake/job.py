@@ -18,13 +18,13 @@ from dealdesk.intake import transforms as T
 from dealdesk.intake import validation as V
 from dealdesk.intake.landing import LandedFile, new_files
 from dealdesk.lakehouse import Lakehouse
+from dealdesk.ledger import LEDGER, record_outcomes
 from dealdesk.rejects import mark_replayed, write_rejections
 from dealdesk.rules import concat_reasons, failure, gather
 from dealdesk.runs import JobRun, job_run
 from dealdesk.status_history import write_status_changes
 
 LINE_SCHEMA = "source_file STRING, line_number BIGINT, payload STRING"
-LEDGER = "processed_events"
 DEAL_KEEP_ON_UPDATE = ("id", "reference_number", "created_at")
 
 
@@ -56,8 +56,7 @@ def process_lines(lakehouse: Lakehouse, lines: DataFrame, run: JobRun, rules: Bu
     """Keep every line in raw_documents, then process the documents not accepted before."""
     docs = D.read_envelopes(lines).withColumn("received_at", F.current_timestamp())
     docs = materialize(lakehouse.spark, docs)  # one snapshot of the batch
-    # freeze both halves: after raw_documents is written every event would look seen
-    fresh, duplicates = (materialize(lakehouse.spark, part) for part in _split_duplicates(lakehouse, docs))
+    fresh, duplicates = _split_duplicates(lakehouse, docs)
     raw = docs.select(*D.RAW_COLUMNS[:-1], F.lit(run.run_id).alias("run_id"))
     lakehouse.merge(raw, "raw_documents", ["source_file", "line_number", "event_id", "payload"])
     count = docs.count()
@@ -94,8 +93,15 @@ def _split_duplicates(lakehouse: Lakehouse, docs: DataFrame) -> tuple[DataFrame,
     seen = applied.unionByName(kept).distinct().withColumn("_seen", F.lit(True))
     order = Window.partitionBy("event_id").orderBy("source_file", "line_number")
     ranked = docs.withColumn("_copy", F.row_number().over(order)).join(seen, "event_id", "left")
-    duplicate = (F.col("_copy") > 1) | F.col("_seen").isNotNull()
-    return ranked.filter(~duplicate).drop("_copy", "_seen"), ranked.filter(duplicate).drop("_copy", "_seen")
+    # frozen: once raw_documents is written, every event of the batch would look seen
+    flagged = materialize(
+        lakehouse.spark,
+        ranked.withColumn("_duplicate", (F.col("_copy") > 1) | F.col("_seen").isNotNull()).drop(
+            "_copy", "_seen"
+        ),
+    )
+    duplicate = F.col("_duplicate")
+    return flagged.filter(~duplicate).drop("_duplicate"), flagged.filter(duplicate).drop("_duplicate")
 
 
 def process_documents(lakehouse: Lakehouse, fresh: DataFrame, run: JobRun, rules: BusinessRules) -> DataFrame:
@@ -153,8 +159,7 @@ def _record_applied(lakehouse: Lakehouse, accepted: DataFrame, run: JobRun) -> N
         F.lit(run.run_id).alias("run_id"),
         F.current_timestamp().alias("processed_at"),
     )
-    lakehouse.merge(rows, LEDGER, ["event_id"], update_columns=["outcome", "run_id", "processed_at"],
-                    update_condition="t.outcome <> s.outcome")  # fmt: skip
+    record_outcomes(lakehouse, rows)
 
 
 def _split(batch: DataFrame) -> tuple[DataFrame, DataFrame]:

@@ -25,6 +25,7 @@ from dealdesk import rejects
 from dealdesk.config import APPROVAL_ACTIONS, DEAL_STATUSES, DEPARTMENTS, WORKFLOW_KINDS, BusinessRules
 from dealdesk.frames import insert_rows, materialize, overlay, union_all, update_rows, upsert_rows
 from dealdesk.lakehouse import Lakehouse
+from dealdesk.ledger import LEDGER, record_outcomes
 from dealdesk.rules import failure, gather
 from dealdesk.runs import JobRun
 from dealdesk.status_history import write_status_changes
@@ -41,7 +42,6 @@ log = logging.getLogger(__name__)
 APPROVAL_ACTION = "approval_action"
 STATUS_CHANGE = "status_change"
 DECISION_KINDS = WORKFLOW_KINDS
-LEDGER = "processed_events"
 APPLIED, REJECTED = "applied", "rejected"
 CLOSING_ACTIONS = {"approve": "approved", "request_revision": "revision_requested", "reject": "rejected"}
 COMMENT_REQUIRED = ("request_revision", "reject")
@@ -745,13 +745,7 @@ class _KindBatch:
         rejected = self._freeze(_rejections(evaluated))
         if not rejected.isEmpty():
             rejects.write_rejections(lakehouse, rejected, self.run.run_id)
-        lakehouse.merge(
-            _ledger_rows(evaluated, self.run),
-            LEDGER,
-            ["event_id"],
-            update_columns=["outcome", "run_id", "processed_at"],
-            update_condition="t.outcome <> s.outcome",
-        )
+        record_outcomes(lakehouse, _ledger_rows(evaluated, self.run))
         for row in evaluated.select("event_id", F.size("reasons").alias("n")).collect():
             (self.outcome.rejected if row["n"] else self.outcome.applied).append(row["event_id"])
             (self.run.rejected_by_kind if row["n"] else self.run.accepted_by_kind)[kind] += 1
@@ -769,20 +763,23 @@ def decide_documents(
     outcome = DecisionOutcome()
     spark = lakehouse.spark
     latest = Window.partitionBy("event_id").orderBy(F.col("received_at").desc(), "source_file", "line_number")
-    candidates = (
+    applied = (
+        lakehouse.read(LEDGER)
+        .filter(F.col("outcome") == APPLIED)
+        .select("event_id", F.lit(True).alias("_done"))
+    )
+    candidates = materialize(  # one read of the documents and the ledger
+        spark,
         documents.filter(F.col("kind").isin(*DECISION_KINDS))
         .withColumn("_n", F.row_number().over(latest))
         .filter(F.col("_n") == 1)
-        .select(*DOCUMENT_COLUMNS)
+        .join(applied, "event_id", "left")
+        .select(*DOCUMENT_COLUMNS, F.col("_done").isNotNull().alias("_done")),
     )
-    applied = lakehouse.read(LEDGER).filter(F.col("outcome") == APPLIED).select("event_id", "kind")
-    done = materialize(
-        spark, candidates.join(applied.select("event_id"), "event_id", "left_semi").select("event_id", "kind")
-    )
-    for row in done.collect():
+    for row in candidates.filter("_done").select("event_id", "kind").collect():
         outcome.already_applied.append(row["event_id"])
         run.accepted_by_kind[row["kind"]] += 1
-    todo = candidates.join(applied.select("event_id"), "event_id", "left_anti")
+    todo = candidates.filter(~F.col("_done")).drop("_done")
     actions = materialize(spark, parse_actions(todo))
     changes = materialize(spark, parse_status_changes(todo))
     run.lines_read += len(outcome.already_applied) + actions.count() + changes.count()
