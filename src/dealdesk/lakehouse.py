@@ -143,11 +143,13 @@ class Lakehouse:
         """MERGE ``source`` into ``table`` on ``keys``.
 
         - ``update_columns``: columns to set when a key matches (None: insert-only MERGE).
-        - ``update_condition``: SQL condition over ``t`` (target) and ``s`` (source) for the update.
+        - ``update_condition``: SQL condition over ``t`` (target) and ``s`` (source) for the update,
+          a constant of the calling code (never input: values travel in ``source``).
         - ``delete_missing_for``: target rows whose values in these columns appear in the
           source but whose key does not are deleted (e.g. the tiers a resubmission dropped).
         A lost concurrent commit is retried from a fresh read of the source.
         """
+        target = self.table_name(table)  # validates the table name
         for name in [*keys, *source.columns, *(update_columns or ()), *(delete_missing_for or ())]:
             validate_identifier("column", name)
         self._before_write(f"MERGE {table}")
@@ -170,9 +172,7 @@ class Lakehouse:
         # The text holds only names (validated above, quoted) and the caller's fixed condition;
         # every value reaches the engine through the temp view.
         with self.temp_view(source) as view:
-            statement = f"MERGE INTO {self.table_name(table)} AS t USING {view} AS s ON {on} " + " ".join(
-                clauses
-            )
+            statement = f"MERGE INTO {target} AS t USING {view} AS s ON {on} " + " ".join(clauses)
             self._with_retries(lambda: self.sql(statement).collect(), retries, f"MERGE into {table}")
 
     def _with_stale_rows(
