@@ -13,12 +13,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 
 from dealdesk.config import BusinessRules
+from dealdesk.intake import ingest_landing
 from dealdesk.lakehouse import FAIL_AT_WRITE, InjectedFault, Lakehouse
+from dealdesk.ledger import LEDGER
 from dealdesk.migrations import MigrationRunner
+from dealdesk.workflow import decisions
 from dealdesk.workflow.commands import sample_days
-from dealdesk.workflow.jobs import LATEST_EVENT, run_pipeline
+from dealdesk.workflow.jobs import (
+    LATEST_EVENT,
+    business_clock,
+    decide_pending,
+    monitor_deals,
+    route_deals,
+    run_pipeline,
+)
 from tests import invariants
 from tests.conftest import new_target
 from tests.workflow_builders import snapshot
@@ -168,6 +180,95 @@ def test_two_runs_at_the_same_time_lose_and_double_nothing(
     assert failures == []
     assert_same_tables(business_snapshot(lakehouse), clean.tables)
     invariants.check(lakehouse)
+
+
+def test_a_decide_run_overtaken_by_another_run_after_its_ledger_read_changes_nothing(
+    clean: CleanRun, landing: Path, lakehouse_home: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """An interleaving two runs at once can produce: run B reads the ledger, then run A decides
+    the same documents and monitors (moving some deals' updated_at on), and only then does B
+    read the deals and decide. B finds A's history rows and must not take them for the marks
+    of a run cut short: deciding again from there would write A's older state back."""
+    lakehouse = fresh(lakehouse_home)
+    ingest_landing(lakehouse, landing, RULES)
+    route_deals(lakehouse, RULES)
+    apply_batch = decisions._KindBatch.apply
+    overtaken = []
+
+    def run_a_first(batch: decisions._KindBatch, events: DataFrame, kind: str) -> None:
+        if not overtaken:
+            overtaken.append(kind)
+            decide_pending(lakehouse, RULES)
+            monitor_deals(lakehouse, RULES, business_clock(lakehouse))
+        apply_batch(batch, events, kind)
+
+    monkeypatch.setattr(decisions._KindBatch, "apply", run_a_first)
+    run_b = decide_pending(lakehouse, RULES)
+    assert overtaken, "run B never reached its batches"
+    assert_same_tables(business_snapshot(lakehouse), clean.tables)
+    decided = lakehouse.read(LEDGER).filter(F.col("kind").isin(*decisions.DECISION_KINDS))
+    applied = decided.filter(F.col("outcome") == "applied").count()
+    assert sum(run_b.accepted_by_kind.values()) == applied
+
+
+def test_a_decide_run_that_read_deals_another_run_then_moved_on_writes_nothing_over_them(
+    clean: CleanRun, landing: Path, lakehouse_home: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The other interleaving: run A has written its status changes but not its ledger when
+    run B reads the deals; A then records its ledger and monitors; B writes last. B's rows
+    carry the version B read, which A's monitoring changed: they must not land."""
+    lakehouse = fresh(lakehouse_home)
+    ingest_landing(lakehouse, landing, RULES)
+    route_deals(lakehouse, RULES)
+    a_paused, b_has_read, a_done = threading.Event(), threading.Event(), threading.Event()
+    ledger_writes: list[int] = []
+    record, write = decisions.record_outcomes, decisions._KindBatch.write
+
+    def a_pauses_before_its_last_ledger_write(lh: Lakehouse, rows: DataFrame) -> int:
+        if threading.current_thread().name == "A":
+            ledger_writes.append(1)
+            if len(ledger_writes) == 2:  # actions, then status changes
+                a_paused.set()
+                assert b_has_read.wait(300), "run B never reached its write"
+        return record(lh, rows)
+
+    def b_writes_after_a(batch: decisions._KindBatch, *args, **kwargs) -> None:
+        if threading.current_thread().name == "B":
+            b_has_read.set()
+            assert a_done.wait(300), "run A never finished"
+        write(batch, *args, **kwargs)
+
+    monkeypatch.setattr(decisions, "record_outcomes", a_pauses_before_its_last_ledger_write)
+    monkeypatch.setattr(decisions._KindBatch, "write", b_writes_after_a)
+    failures: list[BaseException] = []
+
+    def run_a() -> None:
+        try:
+            decide_pending(lakehouse, RULES)
+            monitor_deals(lakehouse, RULES, business_clock(lakehouse))
+        except BaseException as exc:  # reported below
+            failures.append(exc)
+        finally:
+            a_paused.set()
+            a_done.set()
+
+    def run_b() -> None:
+        try:
+            assert a_paused.wait(300), "run A never paused"
+            decide_pending(lakehouse, RULES)
+        except BaseException as exc:  # reported below
+            failures.append(exc)
+        finally:
+            b_has_read.set()
+
+    threads = [threading.Thread(target=run_a, name="A"), threading.Thread(target=run_b, name="B")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert len(ledger_writes) == 2
+    assert_same_tables(business_snapshot(lakehouse), clean.tables)
 
 
 def test_three_runs_on_the_same_input_leave_every_table_as_the_first(landing: Path, lakehouse_home: Path):

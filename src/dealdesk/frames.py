@@ -59,20 +59,33 @@ def _frozen(lakehouse: Lakehouse, rows: DataFrame, table: str) -> DataFrame:
     return materialize(lakehouse.spark, rows, schema)
 
 
-def update_rows(lakehouse: Lakehouse, rows: DataFrame, table: str, *, guard: str | None = None) -> int:
+# What every job's write to deals and deal_approvals sets: the version a guarded write checks.
+ROW_VERSION = ("status", "updated_at")
+
+
+def read_version(rows: DataFrame, columns: Sequence[str] = ROW_VERSION) -> DataFrame:
+    """``id`` and ``columns`` as ``read_<column>``: the version a job read, for the guard of its write."""
+    return rows.select("id", *[F.col(c).alias(f"read_{c}") for c in columns])
+
+
+def _guard_condition(guard: Sequence[str]) -> str | None:
+    return " AND ".join(f"t.`{c}` <=> s.`read_{c}`" for c in guard) or None
+
+
+def update_rows(lakehouse: Lakehouse, rows: DataFrame, table: str, *, guard: Sequence[str] = ()) -> int:
     """Set the other columns of ``rows`` on the rows of ``table`` with the same id; returns the count.
 
-    ``guard``: a column of ``table`` whose value the job read; ``rows`` then carries it as
-    ``read_<guard>``, and a row another run changed since is left alone (no lost update:
-    MERGE checks the condition against the table as it commits).
+    ``guard``: columns of ``table`` whose values the job read; ``rows`` then carries them as
+    ``read_<column>`` (``read_version``), and a row another run changed since is left alone:
+    MERGE checks the condition against the table as it commits, so a slower run never
+    writes back an older state over a newer one.
     """
     rows = _frozen(lakehouse, rows, table)
     count = rows.count()
     if count:
-        read = f"read_{guard}" if guard else None
-        condition = f"t.`{guard}` <=> s.`{read}`" if guard else None
-        columns = [c for c in rows.columns if c not in ("id", read)]
-        lakehouse.merge(rows, table, ["id"], update_columns=columns, update_condition=condition, insert=False)
+        columns = [c for c in rows.columns if c != "id" and c not in {f"read_{g}" for g in guard}]
+        lakehouse.merge(rows, table, ["id"], update_columns=columns,
+                        update_condition=_guard_condition(guard), insert=False)  # fmt: skip
     return count
 
 
@@ -93,24 +106,29 @@ def upsert_rows(
     key: str = "id",
     keep_on_update: tuple[str, ...] = ("id", "created_at"),
     update_condition: str | None = None,
+    guard: Sequence[str] = (),
 ) -> int:
     """Whole rows by ``key``: new ones inserted, existing ones overwritten (``keep_on_update``
     kept; only where ``update_condition`` holds, when given). Returns the rows offered.
+    ``guard`` as for ``update_rows``: an existing row is overwritten only if it still has the
+    version read (a row another run inserted meanwhile has none, and is left alone).
 
     Two MERGEs, update-only then insert-only: on the local engine one MERGE that both
     updates and inserts into a table with many CHECK constraints runs out of memory, and an
     insert-only MERGE is far cheaper than one that may update. Each is idempotent, so a
     failure between them is repaired by the re-run.
     """
+    read_columns = [f"read_{g}" for g in guard]
     rows = _frozen(lakehouse, rows, table)
     known = materialize(
         lakehouse.spark, lakehouse.read(table).select(key).join(rows.select(key), key, "left_semi")
     )
     offered, existing = rows.count(), known.count()
+    conditions = [c for c in (update_condition, _guard_condition(guard)) if c]
     if existing:
-        columns = [c for c in rows.columns if c not in keep_on_update]
+        columns = [c for c in rows.columns if c not in keep_on_update and c not in read_columns]
         lakehouse.merge(rows.join(known, key, "left_semi"), table, [key], update_columns=columns,
-                        update_condition=update_condition, insert=False)  # fmt: skip
+                        update_condition=" AND ".join(conditions) or None, insert=False)  # fmt: skip
     if offered > existing:
-        lakehouse.merge(rows.join(known, key, "left_anti"), table, [key])
+        lakehouse.merge(rows.join(known, key, "left_anti").drop(*read_columns), table, [key])
     return offered

@@ -23,7 +23,16 @@ from pyspark.sql import functions as F
 
 from dealdesk import rejects
 from dealdesk.config import APPROVAL_ACTIONS, DEAL_STATUSES, DEPARTMENTS, WORKFLOW_KINDS, BusinessRules
-from dealdesk.frames import insert_rows, materialize, overlay, union_all, update_rows, upsert_rows
+from dealdesk.frames import (
+    ROW_VERSION,
+    insert_rows,
+    materialize,
+    overlay,
+    read_version,
+    union_all,
+    update_rows,
+    upsert_rows,
+)
 from dealdesk.lakehouse import Lakehouse
 from dealdesk.ledger import LEDGER, record_outcomes
 from dealdesk.rules import failure, gather
@@ -631,8 +640,11 @@ class _KindBatch:
         )
         deal_ids = deals.select(F.col("id").alias("deal_id"))
         approvals = self._freeze(all_approvals.join(deal_ids, "deal_id", "left_semi"))
-        read_status = deals.select("id", F.col("status").alias("read_status"))  # the guard of the write
-        deals, approvals = self._undo_cut_short_run(events, deals, approvals)
+        versions = read_version(deals), read_version(approvals)  # the guards of the writes
+        events, deals, approvals = self._undo_cut_short_run(events, kind, deals, approvals)
+        waves = events.agg(F.max("wave")).first()[0] or 0
+        if not waves:  # every event was finished by a concurrent run
+            return
         if kind == APPROVAL_ACTION:
             # the other deals' open approvals do not change here: counted once, not per wave
             other_counts = self._freeze(
@@ -642,7 +654,7 @@ class _KindBatch:
                 )
             )
         decided, actions, changes, touched_deals, touched_approvals, created = [], [], [], [], [], []
-        for wave in range(1, (events.agg(F.max("wave")).first()[0] or 0) + 1):
+        for wave in range(1, waves + 1):
             batch = events.filter(F.col("wave") == wave).drop("wave")
             if kind == APPROVAL_ACTION:
                 evaluated = self._freeze(evaluate_actions(batch, deals, approvals, users, self.rules))
@@ -674,8 +686,8 @@ class _KindBatch:
             log.warning("business approvals left unassigned: no active approver of a sufficient level")
         self.write(
             kind,
-            deals.join(read_status, "id"),
-            approvals,
+            deals.join(versions[0], "id"),
+            approvals.join(versions[1], "id", "left"),
             decided,
             actions,
             changes,
@@ -684,18 +696,36 @@ class _KindBatch:
         )
 
     def _undo_cut_short_run(
-        self, events: DataFrame, deals: DataFrame, approvals: DataFrame
-    ) -> tuple[DataFrame, DataFrame]:
+        self, events: DataFrame, kind: str, deals: DataFrame, approvals: DataFrame
+    ) -> tuple[DataFrame, DataFrame, DataFrame]:
         """The batch's deals and approvals as they were before a cut-short run applied some of
         these events (their history and action rows, written first, name them; the ledger does
         not). Deciding them again from there gives the same effects, and the writes are idempotent.
+
+        Marked events the ledger now says are applied were finished by a run working at the
+        same time, after this batch was read: they leave the batch (the deals just read may
+        already hold later changes, which re-deciding would write over).
         """
         read = self.lakehouse.read
         ids = events.select(F.col("event_id").alias("source_event_id"))
         moves = self._freeze(read("deal_status_history").join(ids, "source_event_id", "left_semi"))
         actions = self._freeze(read("approval_actions").join(ids, "source_event_id", "left_semi"))
         if moves.isEmpty() and actions.isEmpty():
-            return deals, approvals
+            return events, deals, approvals
+        finished = self._freeze(  # read after the deals: a run that finished before then is seen
+            read(LEDGER)
+            .filter(F.col("outcome") == APPLIED)
+            .select("event_id")
+            .join(events.select("event_id"), "event_id", "left_semi")
+        )
+        finished_ids = [row["event_id"] for row in finished.collect()]
+        if finished_ids:
+            self.outcome.already_applied += finished_ids
+            self.run.accepted_by_kind[kind] += len(finished_ids)
+            events = self._freeze(events.join(finished, "event_id", "left_anti"))
+            done = finished.select(F.col("event_id").alias("source_event_id"))
+            moves = moves.join(done, "source_event_id", "left_anti")
+            actions = actions.join(done, "source_event_id", "left_anti")
         first_move = Window.partitionBy("deal_id").orderBy("seq")
         before = (
             moves.withColumn("_n", F.row_number().over(first_move))
@@ -712,7 +742,7 @@ class _KindBatch:
             )
         )
         approvals = overlay(approvals.join(created, "id", "left_anti"), reopened)
-        return self._freeze(overlay(deals, before)), self._freeze(approvals)
+        return events, self._freeze(overlay(deals, before)), self._freeze(approvals)
 
     def write(
         self,
@@ -736,11 +766,11 @@ class _KindBatch:
         if touched_approvals:
             written["approval_actions"] += insert_rows(lakehouse, union_all(actions), "approval_actions")
             changed = approvals.join(union_all(touched_approvals).distinct(), "id", "left_semi")
-            written["deal_approvals"] += upsert_rows(lakehouse, changed, "deal_approvals")
+            written["deal_approvals"] += upsert_rows(lakehouse, changed, "deal_approvals", guard=ROW_VERSION)
         moved = deals.join(union_all(touched_deals).distinct(), "id", "left_semi").select(
-            *DEAL_UPDATE_COLUMNS, "read_status"
+            *DEAL_UPDATE_COLUMNS, *(f"read_{c}" for c in ROW_VERSION)
         )
-        written["deals"] += update_rows(lakehouse, moved, "deals", guard="status")
+        written["deals"] += update_rows(lakehouse, moved, "deals", guard=ROW_VERSION)
         evaluated = self._freeze(union_all(decided))
         rejected = self._freeze(_rejections(evaluated))
         if not rejected.isEmpty():

@@ -13,7 +13,7 @@ from pathlib import Path
 from pyspark.sql import functions as F
 
 from dealdesk.config import BusinessRules
-from dealdesk.frames import insert_rows, materialize, overlay, update_rows
+from dealdesk.frames import ROW_VERSION, insert_rows, materialize, overlay, read_version, update_rows
 from dealdesk.intake import ingest_landing
 from dealdesk.lakehouse import Lakehouse
 from dealdesk.runs import JobRun, job_run
@@ -67,8 +67,9 @@ def route_batch(lakehouse: Lakehouse, rules: BusinessRules, run: JobRun) -> None
         F.col("routed_at").alias("last_status_change"),
         F.col("routed_at").alias("updated_at"),
         F.col("status").alias("read_status"),
+        F.col("updated_at").alias("read_updated_at"),
     )
-    run.rows_merged["deals"] += update_rows(lakehouse, moved, "deals", guard="status")
+    run.rows_merged["deals"] += update_rows(lakehouse, moved, "deals", guard=ROW_VERSION)
 
 
 def route_deals(lakehouse: Lakehouse, rules: BusinessRules) -> JobRun:
@@ -103,19 +104,21 @@ def monitor_batch(lakehouse: Lakehouse, rules: BusinessRules, as_of: datetime, r
     touched = closed.select("id").unionByName(flags.select("id")).distinct()
     changed = overlay(after_expiry, flags).join(touched, "id", "left_semi")
     run.rows_merged["deal_approvals"] += update_rows(
-        lakehouse, monitoring.escalations(approvals, deals, as_of, rules), "deal_approvals"
+        lakehouse,
+        monitoring.escalations(approvals, deals, as_of, rules).join(read_version(approvals), "id"),
+        "deal_approvals",
+        guard=ROW_VERSION,
     )
     run.rows_merged["deal_status_history"] += write_status_changes(
         lakehouse, monitoring.draft_expiry_changes(expired)
     )
-    read_status = deals.select("id", F.col("status").alias("read_status"))
     run.rows_merged["deals"] += update_rows(
         lakehouse,
         changed.select("id", "status", "last_status_change", "flow_intelligence", "updated_at").join(
-            read_status, "id"
+            read_version(deals), "id"
         ),
         "deals",
-        guard="status",
+        guard=ROW_VERSION,
     )
 
 

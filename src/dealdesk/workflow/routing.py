@@ -145,6 +145,7 @@ def deals_to_route(deals: DataFrame, approvals: DataFrame, history: DataFrame | 
         F.coalesce(routed_at, F.col("last_status_change"), F.col("created_at")).alias("routed_at"),
         F.col("source_event_id"),
         F.col("status"),
+        F.col("updated_at"),
         F.col("priority"),
         F.col("deal_type"),
         F.col("deal_value"),
