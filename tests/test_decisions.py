@@ -359,6 +359,18 @@ def test_a_rejected_document_is_applied_when_replayed_after_its_deal_arrives(lak
     invariants.check(lakehouse)
 
 
+def test_a_later_copy_of_a_still_rejected_document_is_decided_once_not_on_every_run(lakehouse: Lakehouse):
+    add_people(lakehouse)
+    early = action("DEAL-2026-100", 1, "trading", "approve", TRADING, at(1))
+    decide(lakehouse, early)
+    land(lakehouse, [early], source_file="landing/resent.jsonl")  # the same document, sent again
+    first = decide_pending(lakehouse, RULES)
+    assert first.rejected_by_kind == {"approval_action": 1}
+    assert rejection_rules(lakehouse, early["event_id"]) == ["unknown_deal"]
+    again = decide_pending(lakehouse, RULES)
+    assert again.lines_read == 0
+
+
 # -- stage 2 assignment -----------------------------------------------------------------------------
 
 

@@ -58,6 +58,8 @@ DEAL_UPDATE_COLUMNS = ("id", "status", "last_status_change", "revision_reason", 
 # What deciding reads of a deal, and writes back: the batch's copy carries only these.
 DEAL_STATE_COLUMNS = (*DEAL_UPDATE_COLUMNS, "reference_number", "revision_count", "deal_value", "priority")
 DOCUMENT_COLUMNS = ("event_id", "kind", "source_file", "line_number", "occurred_at", "payload")
+# One landed copy of a document, without its payload.
+RAW_DOCUMENT_KEY = ("event_id", "source_file", "line_number", "received_at")
 
 # Payload fields are read as text and cast afterwards, so a wrong type is a reason, not a crash.
 ACTION_FIELDS = (
@@ -826,10 +828,12 @@ def decide_documents(
 
 
 def pending_documents(lakehouse: Lakehouse) -> DataFrame:
-    """Workflow documents with a readable envelope that no decide run has decided yet.
+    """Workflow documents with a readable envelope that no decide run has decided yet (frozen).
 
     A document decided as rejected comes back when a copy arrives later (intake keeps a
-    corrected copy of an event that is still rejected).
+    corrected copy of an event that is still rejected). The documents are found on their
+    narrow columns first and their payloads read for those rows only: carrying every
+    payload through the join with the ledger costs seconds once the tables are large.
     """
     raw = lakehouse.read("raw_documents").filter(
         F.col("kind").isin(*DECISION_KINDS) & F.col("occurred_at").isNotNull()
@@ -838,4 +842,11 @@ def pending_documents(lakehouse: Lakehouse) -> DataFrame:
     undecided = F.col("outcome").isNull() | (
         (F.col("outcome") == REJECTED) & (F.col("received_at") > F.col("processed_at"))
     )
-    return raw.join(ledger, "event_id", "left").filter(undecided).drop("outcome", "processed_at")
+    found = materialize(
+        lakehouse.spark,
+        raw.select(*RAW_DOCUMENT_KEY)
+        .join(ledger, "event_id", "left")
+        .filter(undecided)
+        .select(*RAW_DOCUMENT_KEY),
+    )
+    return materialize(lakehouse.spark, raw.join(found, list(RAW_DOCUMENT_KEY), "left_semi"))
