@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pyspark.sql import functions as F
 
-from dealdesk.frames import ROW_VERSION, read_version, update_rows, upsert_rows
+from dealdesk.frames import ROW_VERSION, read_columns, read_version, update_rows, upsert_rows
 from dealdesk.lakehouse import Lakehouse
 from tests.workflow_builders import add_deal, add_people, deal_id
 
@@ -27,16 +27,12 @@ def test_an_update_is_written_only_over_the_version_it_read(lakehouse: Lakehouse
     )
     update_rows(lakehouse, another_run, "deals")
 
-    stale = read.select(
-        "id", F.lit("needs_attention").alias("flow_intelligence"), *[f"read_{c}" for c in ROW_VERSION]
-    )
+    stale = read.select("id", F.lit("needs_attention").alias("flow_intelligence"), *read_columns())
     assert update_rows(lakehouse, stale, "deals", guard=ROW_VERSION) == 1  # offered
     assert _deal_row(lakehouse, "DEAL-2026-001")["flow_intelligence"] == "on_track"  # but not written
 
     current = lakehouse.spark.createDataFrame(read_version(lakehouse.read("deals")).toArrow())
-    fresh = current.select(
-        "id", F.lit("needs_attention").alias("flow_intelligence"), *[f"read_{c}" for c in ROW_VERSION]
-    )
+    fresh = current.select("id", F.lit("needs_attention").alias("flow_intelligence"), *read_columns())
     update_rows(lakehouse, fresh, "deals", guard=ROW_VERSION)
     assert _deal_row(lakehouse, "DEAL-2026-001")["flow_intelligence"] == "needs_attention"
 

@@ -8,6 +8,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructField, StructType
 
+from dealdesk.engine import validate_identifier
 from dealdesk.lakehouse import Lakehouse
 
 
@@ -63,13 +64,22 @@ def _frozen(lakehouse: Lakehouse, rows: DataFrame, table: str) -> DataFrame:
 ROW_VERSION = ("status", "updated_at")
 
 
+def read_columns(guard: Sequence[str] = ROW_VERSION) -> list[str]:
+    """The names under which rows carry the values a job read: ``read_<column>``."""
+    return [f"read_{validate_identifier('column', c)}" for c in guard]
+
+
 def read_version(rows: DataFrame, columns: Sequence[str] = ROW_VERSION) -> DataFrame:
     """``id`` and ``columns`` as ``read_<column>``: the version a job read, for the guard of its write."""
-    return rows.select("id", *[F.col(c).alias(f"read_{c}") for c in columns])
+    return rows.select(
+        "id", *[F.col(c).alias(r) for c, r in zip(columns, read_columns(columns), strict=True)]
+    )
 
 
 def _guard_condition(guard: Sequence[str]) -> str | None:
-    return " AND ".join(f"t.`{c}` <=> s.`read_{c}`" for c in guard) or None
+    """Names only (validated by read_columns): the values travel in the MERGE source."""
+    pairs = zip(guard, read_columns(guard), strict=True)
+    return " AND ".join(f"t.`{c}` <=> s.`{r}`" for c, r in pairs) or None
 
 
 def update_rows(lakehouse: Lakehouse, rows: DataFrame, table: str, *, guard: Sequence[str] = ()) -> int:
@@ -83,7 +93,7 @@ def update_rows(lakehouse: Lakehouse, rows: DataFrame, table: str, *, guard: Seq
     rows = _frozen(lakehouse, rows, table)
     count = rows.count()
     if count:
-        columns = [c for c in rows.columns if c != "id" and c not in {f"read_{g}" for g in guard}]
+        columns = [c for c in rows.columns if c != "id" and c not in read_columns(guard)]
         lakehouse.merge(rows, table, ["id"], update_columns=columns,
                         update_condition=_guard_condition(guard), insert=False)  # fmt: skip
     return count
@@ -118,7 +128,7 @@ def upsert_rows(
     insert-only MERGE is far cheaper than one that may update. Each is idempotent, so a
     failure between them is repaired by the re-run.
     """
-    read_columns = [f"read_{g}" for g in guard]
+    read = read_columns(guard)
     rows = _frozen(lakehouse, rows, table)
     known = materialize(
         lakehouse.spark, lakehouse.read(table).select(key).join(rows.select(key), key, "left_semi")
@@ -126,9 +136,9 @@ def upsert_rows(
     offered, existing = rows.count(), known.count()
     conditions = [c for c in (update_condition, _guard_condition(guard)) if c]
     if existing:
-        columns = [c for c in rows.columns if c not in keep_on_update and c not in read_columns]
+        columns = [c for c in rows.columns if c not in keep_on_update and c not in read]
         lakehouse.merge(rows.join(known, key, "left_semi"), table, [key], update_columns=columns,
                         update_condition=" AND ".join(conditions) or None, insert=False)  # fmt: skip
     if offered > existing:
-        lakehouse.merge(rows.join(known, key, "left_anti").drop(*read_columns), table, [key])
+        lakehouse.merge(rows.join(known, key, "left_anti").drop(*read), table, [key])
     return offered

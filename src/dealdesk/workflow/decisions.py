@@ -28,6 +28,7 @@ from dealdesk.frames import (
     insert_rows,
     materialize,
     overlay,
+    read_columns,
     read_version,
     union_all,
     update_rows,
@@ -770,7 +771,7 @@ class _KindBatch:
             changed = approvals.join(union_all(touched_approvals).distinct(), "id", "left_semi")
             written["deal_approvals"] += upsert_rows(lakehouse, changed, "deal_approvals", guard=ROW_VERSION)
         moved = deals.join(union_all(touched_deals).distinct(), "id", "left_semi").select(
-            *DEAL_UPDATE_COLUMNS, *(f"read_{c}" for c in ROW_VERSION)
+            *DEAL_UPDATE_COLUMNS, *read_columns()
         )
         written["deals"] += update_rows(lakehouse, moved, "deals", guard=ROW_VERSION)
         evaluated = self._freeze(union_all(decided))
