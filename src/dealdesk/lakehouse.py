@@ -13,12 +13,14 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Any, ClassVar
 
+import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
 
+from dealdesk import table_types
 from dealdesk.engine import Target, spark_session, validate_identifier
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,9 @@ _CONFLICT_MARKERS = (
     "Missing commit file",  # the local engine, when the log moved on while the loser read it
 )
 
+
+# Source rows of a MERGE with this column true delete their target row (Lakehouse.merge).
+DELETE_FLAG = "_dealdesk_delete"
 
 # Fault injection for the reliability tests: DEALDESK_FAIL_AT_WRITE=N makes the N-th table write of
 # the process raise before it runs (Lakehouse.writes counts them; a test resets it).
@@ -50,6 +55,9 @@ def is_write_conflict(exc: BaseException) -> bool:
 class Lakehouse:
     spark: SparkSession
     target: Target
+    # Engine queries this instance ran (reads collected, MERGEs, appends, statements): a run's
+    # cost on Spark and Databricks is mostly its number of queries, so jobs report it.
+    queries: int = field(default=0)
     # Opt-in record of every SQL text sent (a list, or None for off), shared by all instances so that
     # statements of jobs started through the CLI are caught too: the tests parse them as Databricks SQL.
     recorded_statements: ClassVar[list[str] | None] = None
@@ -83,6 +91,31 @@ class Lakehouse:
 
     def read(self, table: str) -> DataFrame:
         return self.spark.table(self.table_name(table))
+
+    def execute(self, statement: str) -> list[Any]:
+        """Run a statement (DDL, DML) and return its rows: one engine query."""
+        self.queries += 1
+        return self.sql(statement).collect()
+
+    def collect(self, df: DataFrame) -> list[dict[str, Any]]:
+        """The rows of ``df`` as plain dicts, through Arrow: one engine query.
+
+        Timestamps come back as naive UTC datetimes (the session time zone is UTC)."""
+        self.queries += 1
+        started = time.perf_counter()
+        rows = [_naive(row) for row in df.toArrow().to_pylist()]
+        log.debug("query %d: collect %d rows in %.2fs", self.queries, len(rows), time.perf_counter() - started)
+        return rows
+
+    def frame(
+        self, table: str, rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None
+    ) -> DataFrame:
+        """Rows built on the driver as a DataFrame typed like ``table`` (or its ``columns``)."""
+        names = list(columns or table_types.column_names(table))
+        arrow = pa.Table.from_pylist(
+            [{n: row.get(n) for n in names} for row in rows], schema=table_types.arrow_schema(table, names)
+        )
+        return self.spark.createDataFrame(arrow, table_types.spark_schema(table, names))
 
     def table_names(self) -> list[str]:
         """The schema's tables (views left out)."""
@@ -126,6 +159,7 @@ class Lakehouse:
 
     def append(self, df: DataFrame, table: str) -> None:
         self._before_write(f"APPEND {table}")
+        self.queries += 1
         df.write.format("delta").mode("append").saveAsTable(self.table_name(table))
 
     def merge(
@@ -137,29 +171,27 @@ class Lakehouse:
         update_columns: Sequence[str] | None = None,
         update_condition: str | None = None,
         insert: bool = True,
-        delete_missing_for: Sequence[str] | None = None,
+        delete_flagged: bool = False,
         retries: int = 5,
     ) -> None:
-        """MERGE ``source`` into ``table`` on ``keys``.
+        """MERGE ``source`` into ``table`` on ``keys``: one engine query.
 
         - ``update_columns``: columns to set when a key matches (None: insert-only MERGE).
         - ``update_condition``: SQL condition over ``t`` (target) and ``s`` (source) for the update,
           a constant of the calling code (never input: values travel in ``source``).
-        - ``delete_missing_for``: target rows whose values in these columns appear in the
-          source but whose key does not are deleted (e.g. the tiers a resubmission dropped).
-        A lost concurrent commit is retried from a fresh read of the source.
+        - ``delete_flagged``: source rows with ``_dealdesk_delete`` true delete the matching row
+          (e.g. the tiers a resubmission dropped) and are never inserted.
+        A lost concurrent commit is retried.
         """
         target = self.table_name(table)  # validates the table name
-        for name in [*keys, *source.columns, *(update_columns or ()), *(delete_missing_for or ())]:
+        for name in [*keys, *source.columns, *(update_columns or ())]:
             validate_identifier("column", name)
         self._before_write(f"MERGE {table}")
-        if delete_missing_for:
-            source = self._with_stale_rows(source, table, keys, delete_missing_for)
-        columns = [c for c in source.columns if c != "_dealdesk_delete"]
+        columns = [c for c in source.columns if c != DELETE_FLAG]
         on = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
         clauses = []
-        if delete_missing_for:
-            clauses.append("WHEN MATCHED AND s._dealdesk_delete THEN DELETE")
+        if delete_flagged:
+            clauses.append(f"WHEN MATCHED AND s.{DELETE_FLAG} THEN DELETE")
         if update_columns:
             sets = ", ".join(f"t.`{c}` = s.`{c}`" for c in update_columns)
             condition = f" AND ({update_condition})" if update_condition else ""
@@ -167,32 +199,16 @@ class Lakehouse:
         if insert:
             cols = ", ".join(f"`{c}`" for c in columns)
             vals = ", ".join(f"s.`{c}`" for c in columns)
-            guard = " AND NOT s._dealdesk_delete" if delete_missing_for else ""
+            guard = f" AND NOT s.{DELETE_FLAG}" if delete_flagged else ""
             clauses.append(f"WHEN NOT MATCHED{guard} THEN INSERT ({cols}) VALUES ({vals})")
         # The text holds only names (validated above, quoted) and the caller's fixed condition;
         # every value reaches the engine through the temp view.
         with self.temp_view(source) as view:
             statement = f"MERGE INTO {target} AS t USING {view} AS s ON {on} " + " ".join(clauses)
+            self.queries += 1
+            started = time.perf_counter()
             self._with_retries(lambda: self.sql(statement).collect(), retries, f"MERGE into {table}")
-
-    def _with_stale_rows(
-        self, source: DataFrame, table: str, keys: Sequence[str], scope: Sequence[str]
-    ) -> DataFrame:
-        """Add the target rows of the batch's parents that the batch no longer has, flagged for delete.
-
-        (A subquery in the MERGE condition is not portable; a flagged source row is.)
-        """
-        stale = (
-            self.read(table)
-            .join(source.select(*scope).distinct(), list(scope), "left_semi")
-            .join(source.select(*keys), list(keys), "left_anti")
-            .select(*keys)
-        )
-        stale = self.spark.createDataFrame(stale.toArrow(), stale.schema)  # freeze before writing the target
-        flagged = source.withColumn("_dealdesk_delete", F.lit(False))
-        return flagged.unionByName(
-            stale.withColumn("_dealdesk_delete", F.lit(True)), allowMissingColumns=True
-        )
+            log.debug("query %d: MERGE into %s in %.2fs", self.queries, table, time.perf_counter() - started)
 
     def _with_retries(self, action: Any, retries: int, what: str) -> Any:
         for attempt in range(retries + 1):
@@ -205,3 +221,14 @@ class Lakehouse:
                 log.warning("%s lost a concurrent commit; retrying in %.1fs", what, wait)
                 time.sleep(wait)
         return None
+
+
+def _naive(value: Any) -> Any:
+    """Aware datetimes (Arrow's UTC timestamps) as naive UTC, through nested values."""
+    if isinstance(value, dict):
+        return {k: _naive(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_naive(v) for v in value]
+    if getattr(value, "tzinfo", None) is not None:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    return value

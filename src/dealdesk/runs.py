@@ -32,6 +32,8 @@ class JobRun:
     rejected_by_kind: Counter[str] = field(default_factory=Counter)
     rows_merged: Counter[str] = field(default_factory=Counter)
     lines_read: int = 0
+    engine_queries: int = 0
+    unreadable: list[str] = field(default_factory=list)  # landing files left for the next run
 
     @property
     def accepted(self) -> int:
@@ -50,7 +52,10 @@ class JobRun:
             "rejected": self.rejected,
             "accepted_by_kind": dict(sorted(self.accepted_by_kind.items())),
             "rejected_by_kind": dict(sorted(self.rejected_by_kind.items())),
-            "rows_merged": dict(sorted(self.rows_merged.items())),
+            "rows_merged": dict(sorted((k, v) for k, v in self.rows_merged.items() if v)),
+            "seconds": round((_now() - self.started_at).total_seconds(), 2),
+            "engine_queries": self.engine_queries,
+            **({"unreadable_files": self.unreadable} if self.unreadable else {}),
         }
 
     def _row(self, status: str, error: str | None) -> tuple:

@@ -1,5 +1,14 @@
-"""Intake: land JSON Lines documents, validate them, MERGE the good ones, reject the bad with reasons."""
+"""Intake: land JSON Lines documents, validate them, apply the good ones, reject the bad with reasons."""
 
-from dealdesk.intake.job import ingest_landing, process_lines, replay
+from typing import Any
 
-__all__ = ["ingest_landing", "process_lines", "replay"]
+__all__ = ["ingest_landing", "replay"]
+
+
+def __getattr__(name: str) -> Any:
+    # the entry points run the processing job, which imports this package's parsing modules
+    if name in __all__:
+        from dealdesk.intake import job
+
+        return getattr(job, name)
+    raise AttributeError(name)

@@ -32,10 +32,8 @@ from typing import Protocol
 from databricks.sdk.service import iam
 
 from dealdesk.config import APPROVAL_LEVELS, DEPARTMENTS, BusinessRules, load_rules
-from dealdesk.frames import materialize
-from dealdesk.intake.job import LINE_SCHEMA, process_lines
 from dealdesk.lakehouse import Lakehouse
-from dealdesk.runs import JobRun, job_run
+from dealdesk.runs import JobRun
 
 SOURCE = "databricks-workspace-directory"
 USER_ATTRIBUTES = "id,userName,name,emails,active,groups,externalId"
@@ -149,9 +147,7 @@ def sync_users(
     directory = directory_users(client.users.list(attributes=USER_ATTRIBUTES), group_prefix)
     now = datetime.now(UTC).replace(tzinfo=None)
     lines = user_documents(directory, _current_users(lakehouse), now)
-    with job_run(lakehouse, "sync-users") as run:
-        if lines:
-            rows = [(SOURCE, n, line) for n, line in enumerate(lines, start=1)]
-            frame = materialize(lakehouse.spark, lakehouse.spark.createDataFrame(rows, LINE_SCHEMA))
-            process_lines(lakehouse, frame, run, rules or load_rules(None))
-    return run
+    from dealdesk.pipeline.job import process  # the directory feeds the one processing job
+
+    source = f"{SOURCE}/{now:%Y%m%dT%H%M%S%f}"
+    return process(lakehouse, rules or load_rules(None), job="sync-users", lines=[(source, lines)])

@@ -113,7 +113,19 @@ def read_envelopes(lines: DataFrame) -> DataFrame:
         F.expr("try_cast(from_json(payload, 'occurred_at STRING').occurred_at AS TIMESTAMP)"),
     )
     kind = F.trim(envelope["kind"])
+    encoding = F.col("encoding_error") if "encoding_error" in lines.columns else F.lit(None).cast("string")
     errors = gather(
+        failure(
+            encoding.isNotNull(),
+            "line",
+            "utf8",
+            F.concat(
+                F.lit("line is not valid UTF-8 at "),
+                encoding,
+                F.lit(": kept as received, the bad bytes written as \\xNN"),
+            ),
+            encoding,
+        ),
         failure(
             ~is_object,
             "line",

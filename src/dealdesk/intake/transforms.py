@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import Column
 from pyspark.sql import functions as F
 
 from dealdesk import keys
 from dealdesk.config import BusinessRules
-from dealdesk.intake.validation import as_bool, as_date, as_number, blank, category_of, derived_contract_term
+from dealdesk.intake.validation import as_bool, as_date, as_number, blank, derived_contract_term
 
 
 def text(value: Column) -> Column:
@@ -18,22 +18,10 @@ def enum(value: Column) -> Column:
     return F.when(~blank(value), F.lower(F.trim(value)))
 
 
-def latest_per_key(docs: DataFrame, key: Column) -> DataFrame:
-    """Keep each key's latest document (business time, then event id): a batch may hold several updates."""
-    order = Window.partitionBy("_key").orderBy(F.col("occurred_at").desc(), F.col("event_id").desc())
-    return (
-        docs.withColumn("_key", key)
-        .withColumn("_rank", F.row_number().over(order))
-        .filter("_rank = 1")
-        .drop("_rank", "_key")
-    )
-
-
-def user_rows(docs: DataFrame) -> DataFrame:
-    u = F.col("doc.user")
+def user_columns(u: Column) -> list[Column]:
+    """A user document's users row (``u`` is the document's ``user`` object)."""
     email = F.lower(F.trim(u["email"]))
-    docs = latest_per_key(docs, email)
-    return docs.select(
+    return [
         keys.user_id(email).alias("id"),
         F.coalesce(text(u["username"]), F.split(email, "@")[0]).alias("username"),
         email.alias("email"),
@@ -47,18 +35,14 @@ def user_rows(docs: DataFrame) -> DataFrame:
         F.col("event_id").alias("source_event_id"),
         F.col("occurred_at").alias("created_at"),
         F.col("occurred_at").alias("updated_at"),
-    )
-
-
-def company_rows(docs: DataFrame, field: str, *, agency: bool) -> DataFrame:
-    c = F.col(f"doc.{field}")
-    name = F.regexp_replace(F.trim(c["name"]), r"\s+", " ")
-    docs = latest_per_key(docs, keys.normalised_name(name))
-    id_fn = keys.agency_id if agency else keys.advertiser_id
-    columns = [
-        id_fn(name).alias("id"),
-        name.alias("name"),
     ]
+
+
+def company_columns(c: Column, *, agency: bool) -> list[Column]:
+    """An advertiser or agency document's row (``c`` is the document's company object)."""
+    name = F.regexp_replace(F.trim(c["name"]), r"\s+", " ")
+    id_fn = keys.agency_id if agency else keys.advertiser_id
+    columns = [id_fn(name).alias("id"), name.alias("name")]
     if agency:
         columns.append(F.coalesce(enum(c["type"]), F.lit("independent")).alias("type"))
     columns += [
@@ -77,20 +61,21 @@ def company_rows(docs: DataFrame, field: str, *, agency: bool) -> DataFrame:
         F.col("occurred_at").alias("created_at"),
         F.col("occurred_at").alias("updated_at"),
     ]
-    return docs.select(*columns)
+    return columns
 
 
-def scoping_rows(docs: DataFrame, rules: BusinessRules) -> DataFrame:
-    r = F.col("doc.request")
+def scoping_columns(doc: Column, warnings: Column, rules: BusinessRules) -> list[Column]:
+    """A scoping request document's row, pending (``doc`` is the whole document)."""
+    r = doc["request"]
     start, end = as_date(r["term_start_date"]), as_date(r["term_end_date"])
     term = F.when(start.isNotNull() & end.isNotNull(), derived_contract_term(start, end, rules)).otherwise(
         F.lit(rules.validation.default_contract_term_months)
     )
-    return docs.select(
+    return [
         keys.scoping_request_id(F.col("event_id")).alias("id"),
         F.trim(r["request_title"]).alias("request_title"),
         text(r["description"]).alias("description"),
-        F.lower(F.trim(F.col("doc.submitted_by"))).alias("email"),
+        F.lower(F.trim(doc["submitted_by"])).alias("email"),
         enum(r["sales_channel"]).alias("sales_channel"),
         text(r["advertiser_name"]).alias("advertiser_name"),
         text(r["agency_name"]).alias("agency_name"),
@@ -107,63 +92,11 @@ def scoping_rows(docs: DataFrame, rules: BusinessRules) -> DataFrame:
         F.lit("pending").alias("status"),
         F.lit(None).cast("bigint").alias("converted_deal_id"),
         F.lit(None).cast("timestamp").alias("converted_at"),
-        F.to_json("warnings").alias("validation_warnings"),
+        F.to_json(warnings).alias("validation_warnings"),
         F.col("event_id").alias("source_event_id"),
         F.col("occurred_at").alias("created_at"),
         F.col("occurred_at").alias("updated_at"),
-    )
-
-
-def tier_rows(subs: DataFrame) -> DataFrame:
-    """One row per tier: revenue, margin, the first incentive's fields and the tier's incentive total."""
-    tiers = subs.select("reference_number", "deal_id", "occurred_at", F.explode("doc.tiers").alias("tier"))
-    incentives = F.coalesce(F.col("tier.incentives"), F.array())
-    first = incentives[0]
-    tier_number = F.col("tier.tier_number").try_cast("int")
-    return tiers.select(
-        keys.tier_id(F.col("reference_number"), tier_number).alias("id"),
-        F.col("deal_id"),
-        tier_number.alias("tier_number"),
-        as_number(F.col("tier.annual_revenue")).alias("annual_revenue"),
-        as_number(F.col("tier.annual_gross_margin")).alias("annual_gross_margin"),
-        category_of(first["category"]).alias("category_name"),
-        text(first["sub_category"]).alias("sub_category_name"),
-        text(first["option"]).alias("incentive_option"),
-        F.aggregate(
-            F.transform(incentives, lambda i: F.coalesce(as_number(i["value"]), F.lit(0.0))),
-            F.lit(0.0),
-            lambda acc, v: acc + v,
-        ).alias("incentive_value"),
-        text(first["notes"]).alias("incentive_notes"),
-        F.col("occurred_at").alias("created_at"),
-        F.col("occurred_at").alias("updated_at"),
-    )
-
-
-def incentive_rows(subs: DataFrame) -> DataFrame:
-    tiers = subs.select("reference_number", "deal_id", "occurred_at", F.explode("doc.tiers").alias("tier"))
-    lines = tiers.select(
-        "reference_number",
-        "deal_id",
-        "occurred_at",
-        F.col("tier.tier_number").try_cast("int").alias("tier_number"),
-        F.posexplode(F.coalesce(F.col("tier.incentives"), F.array())).alias("position", "incentive"),
-    )
-    line_number = (F.col("position") + 1).cast("int")
-    i = F.col("incentive")
-    return lines.select(
-        keys.incentive_id(F.col("reference_number"), F.col("tier_number"), line_number).alias("id"),
-        F.col("deal_id"),
-        F.col("tier_number"),
-        line_number.alias("line_number"),
-        category_of(i["category"]).alias("category_id"),
-        F.trim(i["sub_category"]).alias("subcategory_id"),
-        F.trim(i["option"]).alias("option"),
-        F.coalesce(as_number(i["value"]), F.lit(0.0)).alias("value"),
-        text(i["notes"]).alias("notes"),
-        F.col("occurred_at").alias("created_at"),
-        F.col("occurred_at").alias("updated_at"),
-    )
+    ]
 
 
 def deal_value(doc: Column) -> Column:

@@ -34,8 +34,9 @@ def parse_as_of(text: str | None) -> datetime | str | None:
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
-def resolve_as_of(lakehouse: Lakehouse, as_of: datetime | str | None) -> datetime | None:
-    return jobs.business_clock(lakehouse) if as_of == LATEST_EVENT else as_of  # type: ignore[return-value]
+def resolve_as_of(lakehouse: Lakehouse, as_of: datetime | str | None) -> datetime | str | None:
+    """The run resolves 'latest-event' itself, after landing its own documents."""
+    return as_of
 
 
 def print_runs(runs: list[JobRun]) -> None:

@@ -1,0 +1,821 @@
+"""The decision core: documents applied one by one in business-time order, in plain Python.
+
+Everything that depends on order lives here: the status machine, submissions and
+resubmissions, routing rounds, stage 1 -> stage 2, decisions and who may make them,
+assignment with the running count of open approvals, history ``seq``, and monitoring's own
+changes (a draft expiring, an overdue approval escalated) at the time they fall due.
+
+The input is a ``Snapshot`` of the state the batch touches and the batch's ``Document``s;
+the output is ``Effects``: the rows to write. Same snapshot and documents, same effects,
+whichever order the documents were handed in.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import re
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from dealdesk import ids
+from dealdesk.config import APPROVAL_ACTIONS, DEAL_STATUSES, DEPARTMENTS, BusinessRules
+from dealdesk.core import routing
+from dealdesk.core.model import (
+    TIMER_RANK,
+    Approval,
+    Deal,
+    Document,
+    Effects,
+    Reason,
+    ScopingRequest,
+    Snapshot,
+    User,
+    reason,
+)
+from dealdesk.workflow.state_machine import (
+    IN_REVIEW_STATUSES,
+    MANUAL_CHANGE_FROM,
+    ROUTING_ONLY_STATUSES,
+    actor_kinds,
+    transition_allowed,
+)
+
+APPLIED, REJECTED = "applied", "rejected"
+REFERENCE = re.compile(r"^DEAL-\d{4}-\d{3,}$")
+RESUBMITTABLE = ("revision_requested", "draft")
+CLOSING_ACTIONS = {"approve": "approved", "request_revision": "revision_requested", "reject": "rejected"}
+COMMENT_REQUIRED = ("request_revision", "reject")
+DRAFT_EXPIRED = "draft expired"
+DRAFT_EXPIRY_EVENT_PREFIX = "draft-expired:"
+# A submission writes change 1 (creation or promotion); routing is change 2 of the same event.
+SUBMISSION_CHANGE, ROUTING_CHANGE = 1, 2
+PART_TABLES = ("deal_tiers", "incentive_values")
+
+
+class Rejected(Exception):
+    """A document refused by the rules, with every reason."""
+
+    def __init__(self, reasons: list[Reason]) -> None:
+        super().__init__(f"{len(reasons)} reasons")
+        self.reasons = reasons
+
+
+@dataclass(order=True)
+class _Timer:
+    at: datetime
+    rank: int
+    key: str
+    reference: str = ""
+    approval_id: int = 0
+
+
+class Desk:
+    """Applies a batch to a snapshot. One instance per batch."""
+
+    def __init__(self, snapshot: Snapshot, rules: BusinessRules, as_of: datetime | None = None) -> None:
+        self.state = snapshot
+        self.rules = rules
+        self.as_of = as_of  # monitoring's "now"; None: no timers fire
+        self.effects = Effects()
+        self.open_counts: Counter[int] = Counter(snapshot.open_counts)
+        self.timers: list[_Timer] = []
+        self.user_rows: dict[str, dict[str, Any]] = {}
+        self.company_rows: dict[str, dict[int, dict[str, Any]]] = {"advertiser": {}, "agency": {}}
+        self.parts: dict[int, dict[str, list[dict[str, Any]]]] = {}  # deal id -> table -> rows
+        for deal in snapshot.deals.values():
+            self._schedule_draft_expiry(deal)
+            for approval in snapshot.approvals.get(deal.id, []):
+                self._schedule_escalation(deal, approval)
+
+    # -- the loop ----------------------------------------------------------------------------
+    def apply(self, documents: list[Document]) -> Effects:
+        for document in sorted(documents, key=lambda d: d.order):
+            self._fire_timers(until=(document.occurred_at, document.order[1]))
+            self._decide(document)
+        self._fire_timers(until=None)
+        self._collect_rows()
+        return self.effects
+
+    def _decide(self, document: Document) -> None:
+        handler = getattr(self, f"_{document.kind}")
+        try:
+            if document.errors:
+                raise Rejected(document.errors)
+            reference = handler(document)
+        except Rejected as refused:
+            self._reject(document, refused.reasons)
+            return
+        self._ledger(document, APPLIED, reference)
+        if document.event_id in self.state.applied_rejections:
+            self.effects.replayed.append(document.event_id)
+
+    def _reject(self, document: Document, reasons: list[Reason]) -> None:
+        self.effects.rejected.append(
+            {
+                "event_id": document.event_id,
+                "kind": document.kind,
+                "source_file": document.source_file,
+                "line_number": document.line_number,
+                "payload": document.payload,
+                "reasons": reasons,
+            }
+        )
+        body = document.body
+        self._ledger(document, REJECTED, body.get("reference_number") or body.get("given_reference"))
+
+    def _ledger(self, document: Document, outcome: str, reference: str | None) -> None:
+        self.effects.ledger.append(
+            {
+                "event_id": document.event_id,
+                "kind": document.kind,
+                "reference_number": reference,
+                "outcome": outcome,
+                "occurred_at": document.occurred_at,
+            }
+        )
+
+    # -- people and reference data -------------------------------------------------------------
+    def _user(self, document: Document) -> None:
+        row = document.body["row"]
+        email = row["email"]
+        current = self.state.users.get(email)
+        if current is not None and document.occurred_at < current.updated_at:
+            return None  # an older event arriving late does not overwrite a newer one
+        self.state.users[email] = User(
+            id=row["id"],
+            email=email,
+            role=row["role"],
+            department=row["department"],
+            approval_level=row["approval_level"],
+            is_active=bool(row["is_active"]),
+            updated_at=document.occurred_at,
+        )
+        self.user_rows[email] = row
+        return None
+
+    def _company(self, document: Document, kind: str) -> None:
+        row = document.body["row"]
+        known = self.state.agency_ids if kind == "agency" else self.state.advertiser_ids
+        known.add(row["id"])
+        rows = self.company_rows[kind]
+        if row["id"] not in rows or rows[row["id"]]["updated_at"] <= row["updated_at"]:
+            rows[row["id"]] = row
+
+    def _advertiser(self, document: Document) -> None:
+        self._company(document, "advertiser")
+
+    def _agency(self, document: Document) -> None:
+        self._company(document, "agency")
+
+    def _scoping_request(self, document: Document) -> None:
+        row = document.body["row"]
+        request = ScopingRequest(id=row["id"], source_event_id=document.event_id, status="pending")
+        self.state.scoping[document.event_id] = request
+        self.state.scoping[str(row["id"])] = request
+        self.effects.scoping_new.append(row)
+
+    # -- submissions ---------------------------------------------------------------------------
+    def _deal_submission(self, document: Document) -> str:
+        body, at = document.body, document.occurred_at
+        given = body.get("given_reference")
+        deal = self.state.deals.get(given) if given else None
+        is_draft = bool(body.get("wants_draft")) and (deal is None or deal.status == "draft")
+        errors = list(body["draft_errors"] if is_draft else body["full_errors"])
+        if given and deal is None and REFERENCE.match(given):
+            errors.append(
+                reason(
+                    "reference_number",
+                    "known_reference",
+                    "reference_number is not a known deal; leave it empty for a new deal",
+                    given,
+                )
+            )
+        if deal is not None and deal.status not in RESUBMITTABLE:
+            errors.append(
+                reason(
+                    "reference_number",
+                    "resubmission_allowed",
+                    f"a deal can be resubmitted only in revision_requested or draft; it is {deal.status}",
+                    given,
+                )
+            )
+        scoping_ref = body.get("scoping_ref")
+        request = self.state.scoping.get(scoping_ref) if scoping_ref else None
+        if scoping_ref and request is None:
+            errors.append(
+                reason(
+                    "scoping_request_id",
+                    "known_scoping_request",
+                    "scoping_request_id is not a known scoping request",
+                    scoping_ref,
+                )
+            )
+        if request is not None and request.status == "converted":
+            errors.append(
+                reason(
+                    "scoping_request_id",
+                    "not_converted_twice",
+                    "the scoping request was already converted to a deal",
+                    scoping_ref,
+                )
+            )
+        if errors:
+            raise Rejected(errors)
+
+        warnings = [*document.warnings, *body.get("submission_warnings", []), *self._lookup_warnings(body)]
+        if deal is None:
+            reference = self._next_reference(at)
+            deal = Deal(
+                id=ids.deal_id(reference),
+                reference_number=reference,
+                status="draft" if is_draft else "submitted",
+                revision_count=0,
+                deal_value=body["deal_value"],
+                priority=body["priority"],
+                created_at=at,
+                updated_at=at,
+                existed=False,
+            )
+            self.state.deals[reference] = deal
+            self._history(deal, deal.status, None, self._user_id(body.get("submitter")), None, document,
+                          SUBMISSION_CHANGE)  # fmt: skip
+            deal.last_status_change = at
+            deal.submitted_at = None if is_draft else at
+            deal.draft_expires_at = (
+                at + timedelta(days=self.rules.validation.draft_lifetime_days) if is_draft else None
+            )
+            resubmission = False
+        else:
+            resubmission = deal.status == "revision_requested"
+            if deal.status == "draft" and not is_draft:
+                self._move(deal, "submitted", self._user_id(body.get("submitter")), "draft submitted", document,
+                           SUBMISSION_CHANGE)  # fmt: skip
+                deal.submitted_at = deal.submitted_at or at
+                deal.draft_expires_at = None
+            elif is_draft:
+                deal.draft_expires_at = deal.draft_expires_at or at + timedelta(
+                    days=self.rules.validation.draft_lifetime_days
+                )
+            if resubmission:
+                deal.revision_count += 1
+        deal.deal_value = body["deal_value"]
+        deal.priority = body["priority"]
+        deal.revision_reason = body.get("revision_reason")
+        deal.updated_at = at
+        deal.changed = True
+        deal.row = self._deal_row(deal, body, warnings, document, is_draft, resubmission)
+        self._write_parts(deal, body)
+        if request is not None:
+            request.status, request.converted_deal_id = "converted", deal.id
+            self.effects.scoping_converted.append(
+                {"id": request.id, "status": "converted", "converted_deal_id": deal.id,
+                 "converted_at": at, "updated_at": at}
+            )  # fmt: skip
+        if is_draft:
+            self._schedule_draft_expiry(deal)
+        else:
+            self._route(deal, body, document)
+        return deal.reference_number
+
+    def _lookup_warnings(self, body: dict[str, Any]) -> list[Reason]:
+        warnings = []
+        submitter = self.state.users.get(body.get("submitter") or "")
+        if submitter is None or not submitter.is_active:
+            warnings.append(
+                reason(
+                    "submitted_by", "known_user", "submitter is not an active user", body.get("submitted_by")
+                )
+            )
+        if body.get("advertiser_name") and body.get("advertiser_id") not in self.state.advertiser_ids:
+            warnings.append(
+                reason("deal.advertiser_name", "known_advertiser", "advertiser not found in the reference data",
+                       body["advertiser_name"])
+            )  # fmt: skip
+        if body.get("agency_name") and body.get("agency_id") not in self.state.agency_ids:
+            warnings.append(
+                reason("deal.agency_name", "known_agency", "agency not found in the reference data",
+                       body["agency_name"])
+            )  # fmt: skip
+        return warnings
+
+    def _next_reference(self, at: datetime) -> str:
+        year = at.year
+        number = self.state.highest_reference.get(year, 0) + 1
+        self.state.highest_reference[year] = number
+        return f"DEAL-{year}-{number:03d}"
+
+    def _deal_row(
+        self,
+        deal: Deal,
+        body: dict[str, Any],
+        warnings: list[Reason],
+        document: Document,
+        is_draft: bool,
+        resubmission: bool,
+    ) -> dict[str, Any]:
+        row = dict(body["deal_row"])
+        row["advertiser_id"] = (
+            body.get("advertiser_id") if body.get("advertiser_id") in self.state.advertiser_ids else None
+        )
+        row["agency_id"] = body.get("agency_id") if body.get("agency_id") in self.state.agency_ids else None
+        previous = deal.row or {}
+        row.update(
+            id=deal.id,
+            reference_number=deal.reference_number,
+            draft_type="submission_draft" if is_draft else None,
+            is_revision=deal.revision_count > 0,
+            parent_submission_id=None,
+            last_revised_at=document.occurred_at if resubmission else previous.get("last_revised_at"),
+            can_edit=True,
+            validation_warnings=json.dumps(warnings),
+            source_event_id=document.event_id,
+            created_at=deal.created_at,
+        )
+        return row
+
+    def _write_parts(self, deal: Deal, body: dict[str, Any]) -> None:
+        """The deal's tiers and incentive lines as the submission gives them; rows it no longer
+        has are deleted (only the last submission of the batch counts: rows are by deal)."""
+        reference, at = deal.reference_number, deal.updated_at
+        tiers = [
+            {**tier, "id": ids.tier_id(reference, tier["tier_number"]), "deal_id": deal.id,
+             "created_at": at, "updated_at": at}
+            for tier in body.get("tiers") or []
+        ]  # fmt: skip
+        lines = [
+            {**line, "id": ids.incentive_id(reference, line["tier_number"], line["line_number"]),
+             "deal_id": deal.id, "created_at": at, "updated_at": at}
+            for line in body.get("lines") or []
+        ]  # fmt: skip
+        self.parts[deal.id] = {"deal_tiers": tiers, "incentive_values": lines}
+
+    # -- routing ---------------------------------------------------------------------------------
+    def _route(self, deal: Deal, body: dict[str, Any], document: Document) -> None:
+        """A new round of department reviews; the deal moves to under_review."""
+        at = document.occurred_at
+        self._move(deal, "under_review", None, f"routed for approval, round {deal.revision_count}", document,
+                   ROUTING_CHANGE)  # fmt: skip
+        departments = routing.stage1_departments(
+            body.get("deal_type"), body.get("categories") or (), self.state.departments, self.rules
+        )
+        self.state.approvals[deal.id] = []  # earlier rounds stay as history, outside the batch's state
+        for name in departments:
+            assignee = routing.stage1_assignee(
+                self.state.departments[name], self.state.users, self.open_counts
+            )
+            with self._counting(deal):
+                self._open_approval(deal, routing.STAGE_DEPARTMENT_REVIEW, name, routing.DEPARTMENT_REVIEWER,
+                                    None, assignee, at, document.event_id)  # fmt: skip
+        if not departments:
+            self.effects.warnings.append(f"{deal.reference_number}: no active department to review it")
+
+    def _open_approval(
+        self,
+        deal: Deal,
+        stage: int,
+        department: str,
+        role: str,
+        level: str | None,
+        assignee: int | None,
+        at: datetime,
+        event_id: str,
+    ) -> Approval:
+        approval = Approval(
+            id=ids.approval_id(deal.id, deal.revision_count, stage, department),
+            deal_id=deal.id,
+            approval_round=deal.revision_count,
+            approval_stage=stage,
+            department=department,
+            required_role=role,
+            approval_level=level,
+            status="pending",
+            priority=routing.approval_priority(deal.priority),
+            assigned_to=assignee,
+            due_date=routing.due_date(at, deal.priority, self.rules.sla_hours),
+            created_at=at,
+            updated_at=at,
+            existed=False,
+            changed=True,
+        )
+        self.state.approvals.setdefault(deal.id, []).append(approval)
+        self._action(
+            approval, "initiate", None, None, None if assignee else routing.UNASSIGNED_NOTE, event_id, at
+        )
+        if assignee is not None:
+            self._action(approval, "assign", None, assignee, None, event_id, at)
+        else:
+            what = "business approval" if stage == routing.STAGE_BUSINESS_APPROVAL else f"{department} review"
+            self.effects.warnings.append(
+                f"{deal.reference_number}: {what} left unassigned: nobody eligible is active"
+            )
+        self._schedule_escalation(deal, approval)
+        return approval
+
+    # -- approval actions -------------------------------------------------------------------------
+    def _approval_action(self, document: Document) -> str | None:
+        body, at = document.body, document.occurred_at
+        reference = body.get("reference_number")
+        deal = self.state.deals.get(reference) if reference else None
+        stage, action = body.get("approval_stage"), body.get("action")
+        department = body.get("department")
+        target_department = (
+            department or self.rules.business_approval_department
+            if stage == routing.STAGE_BUSINESS_APPROVAL
+            else department
+        )
+        performer = self._person(body, "performed_by")
+        assignee = self._person(body, "assign_to") if action == "assign" else None
+        errors = self._deal_checks(reference, deal)
+        if stage not in (routing.STAGE_DEPARTMENT_REVIEW, routing.STAGE_BUSINESS_APPROVAL):
+            errors.append(reason("approval_stage", "invalid", "approval_stage must be 1 or 2",
+                                 body.get("approval_stage_text")))  # fmt: skip
+        if stage == routing.STAGE_DEPARTMENT_REVIEW and department not in DEPARTMENTS:
+            errors.append(reason("department", "invalid", f"department must be one of {', '.join(DEPARTMENTS)}",
+                                 department))  # fmt: skip
+        if action not in APPROVAL_ACTIONS:
+            errors.append(reason("action", "invalid", f"action must be one of {', '.join(APPROVAL_ACTIONS)}",
+                                 action))  # fmt: skip
+        errors += self._person_checks(body, "performed_by", performer)
+        if action in COMMENT_REQUIRED and not body.get("comments"):
+            errors.append(reason("comments", "required", f"a comment is required to {action}"))
+        row = None
+        if deal is not None:
+            current = self.state.approvals.get(deal.id, [])
+            if not current:
+                errors.append(reason("reference_number", "not_routed",
+                                     "the deal has no approvals in its current round", reference))  # fmt: skip
+            else:
+                started = min(a.created_at for a in current)
+                if at < started:
+                    errors.append(
+                        reason("occurred_at", "earlier_round",
+                               f"the action happened before round {deal.revision_count} was routed: "
+                               "it belongs to an earlier round", _stamp(at))
+                    )  # fmt: skip
+                else:
+                    row = next(
+                        (
+                            a
+                            for a in current
+                            if a.approval_stage == stage and a.department == target_department
+                        ),
+                        None,
+                    )
+                    if row is None and stage in (1, 2) and target_department in DEPARTMENTS:
+                        errors.append(
+                            reason("department", "no_such_approval",
+                                   f"the current round has no stage {stage} approval for {target_department}",
+                                   target_department)
+                        )  # fmt: skip
+                    if row is not None and row.created_at > at:
+                        errors.append(reason("occurred_at", "approval_not_open_yet",
+                                             "the approval was created after the action happened", _stamp(at)))  # fmt: skip
+                    if row is not None and row.status != "pending":
+                        errors.append(reason("approval_stage", "approval_closed",
+                                             f"the approval is closed ({row.status})", row.status))  # fmt: skip
+            if deal.status not in IN_REVIEW_STATUSES:
+                errors.append(reason("reference_number", "deal_not_in_review",
+                                     f"the deal is not under review (status {deal.status})", deal.status))  # fmt: skip
+        if (
+            row is not None
+            and performer is not None
+            and not (performer.id == row.assigned_to or self._may_decide(performer, row))
+        ):
+            errors.append(
+                reason("performed_by", "not_authorised",
+                       "the performer is neither the assignee nor holds the role this approval requires",
+                       body.get("performed_by"))
+            )  # fmt: skip
+        if action == "assign":
+            errors += self._person_checks(body, "assign_to", assignee)
+            if row is not None and assignee is not None and not self._may_decide(assignee, row):
+                errors.append(reason("assign_to", "not_eligible",
+                                     "the new assignee does not hold the role this approval requires",
+                                     body.get("assign_to")))  # fmt: skip
+        if errors:
+            raise Rejected(errors)
+        assert deal is not None and row is not None and performer is not None
+        self._apply_action(deal, row, document, performer, assignee)
+        return deal.reference_number
+
+    def _apply_action(
+        self, deal: Deal, row: Approval, document: Document, performer: User, assignee: User | None
+    ) -> None:
+        body, at, action = document.body, document.occurred_at, document.body["action"]
+        comments = body.get("comments")
+        self._action(
+            row, action, performer.id, assignee.id if assignee else None, comments, document.event_id, at
+        )
+        with self._counting(deal):
+            if action in CLOSING_ACTIONS:
+                row.status = CLOSING_ACTIONS[action]
+                row.comments = comments or row.comments
+                row.completed_at = at
+                if action == "request_revision":
+                    row.revision_reason = comments
+            if action == "assign" and assignee is not None:
+                row.assigned_to = assignee.id
+            if action in CLOSING_ACTIONS or action == "assign":
+                row.updated_at, row.changed = at, True
+        new_status = None
+        if action == "approve" and row.approval_stage == routing.STAGE_BUSINESS_APPROVAL:
+            new_status = "approved"
+        elif action == "approve" and self._stage1_complete(deal):
+            level = self.rules.ladder.level_for(deal.deal_value)
+            if level is None:
+                new_status = "approved"
+            else:
+                business = routing.stage2_assignee(level, self.state.users, self.open_counts)
+                with self._counting(deal):
+                    self._open_approval(deal, routing.STAGE_BUSINESS_APPROVAL, self.rules.business_approval_department,
+                                        routing.APPROVER, level, business, at, document.event_id)  # fmt: skip
+        elif action == "request_revision":
+            new_status = "revision_requested"
+            deal.revision_reason = comments or deal.revision_reason
+        elif action == "reject":
+            new_status = "lost"
+        if new_status is not None:
+            with self._counting(deal):
+                self._move(deal, new_status, performer.id, comments, document, 1)
+
+    def _stage1_complete(self, deal: Deal) -> bool:
+        """Every department review of the round approved, and no business approval yet."""
+        current = self.state.approvals.get(deal.id, [])
+        stage1 = [a for a in current if a.approval_stage == routing.STAGE_DEPARTMENT_REVIEW]
+        has_stage2 = any(a.approval_stage == routing.STAGE_BUSINESS_APPROVAL for a in current)
+        return bool(stage1) and not has_stage2 and all(a.status == "approved" for a in stage1)
+
+    def _may_decide(self, user: User, row: Approval) -> bool:
+        return routing.may_decide(
+            user, row.approval_stage, row.department, row.required_role, row.approval_level
+        )
+
+    # -- status changes -------------------------------------------------------------------------------
+    def _status_change(self, document: Document) -> str | None:
+        body = document.body
+        reference, new = body.get("reference_number"), body.get("new_status")
+        deal = self.state.deals.get(reference) if reference else None
+        performer = self._person(body, "performed_by")
+        errors = self._deal_checks(reference, deal)
+        if new not in DEAL_STATUSES:
+            errors.append(reason("new_status", "invalid", f"new_status must be one of {', '.join(DEAL_STATUSES)}",
+                                 new))  # fmt: skip
+        errors += self._person_checks(body, "performed_by", performer)
+        if deal is not None and new in DEAL_STATUSES:
+            move = f"from {deal.status} to {new}"
+            if not transition_allowed(deal.status, new):
+                errors.append(reason("new_status", "transition_not_allowed",
+                                     f"the status machine does not allow a move {move}", new))  # fmt: skip
+            else:
+                kinds = actor_kinds(performer.role, performer.department) if performer else ()
+                if performer is not None and not any(deal.status in MANUAL_CHANGE_FROM[k] for k in kinds):
+                    errors.append(
+                        reason("performed_by", "role_not_allowed",
+                               f"a {performer.role if performer else 'user'} of "
+                               f"{(performer.department if performer else None) or 'no department'} "
+                               f"may not move a deal {move}", body.get("performed_by"))
+                    )  # fmt: skip
+                if new in ROUTING_ONLY_STATUSES:
+                    errors.append(reason("new_status", "routing_only",
+                                         "deals enter review only through routing: submit or resubmit the deal",
+                                         new))  # fmt: skip
+                pending = sum(1 for a in self.state.approvals.get(deal.id, []) if a.status == "pending")
+                if new == "approved" and pending:
+                    errors.append(reason("new_status", "open_approvals",
+                                         f"the current round still has {pending} pending approval(s)", new))  # fmt: skip
+        if errors:
+            raise Rejected(errors)
+        assert deal is not None and performer is not None
+        if new == "revision_requested":
+            deal.revision_reason = body.get("comments") or deal.revision_reason
+        with self._counting(deal):
+            self._move(deal, new, performer.id, body.get("comments"), document, 1)
+        return deal.reference_number
+
+    # -- shared checks ---------------------------------------------------------------------------------
+    @staticmethod
+    def _deal_checks(reference: str | None, deal: Deal | None) -> list[Reason]:
+        if not reference:
+            return [reason("reference_number", "required", "reference_number is required")]
+        if deal is None:
+            return [
+                reason("reference_number", "unknown_deal",
+                       "no deal has this reference number (yet): replay the document once it exists", reference)
+            ]  # fmt: skip
+        return []
+
+    def _person(self, body: dict[str, Any], field_name: str) -> User | None:
+        return self.state.users.get(body.get(field_name) or "")
+
+    @staticmethod
+    def _person_checks(body: dict[str, Any], field_name: str, user: User | None) -> list[Reason]:
+        """A person named in the document must be a known, active user."""
+        value = body.get(field_name)
+        if not value:
+            return [reason(field_name, "required", f"{field_name} is required")]
+        if user is None:
+            return [reason(field_name, "unknown_user", f"{field_name} is not a known user", value)]
+        if not user.is_active:
+            return [reason(field_name, "inactive_user", f"{field_name} is not an active user", value)]
+        return []
+
+    def _user_id(self, email: str | None) -> int | None:
+        return ids.user_id(email) if email else None
+
+    # -- status, history, actions ----------------------------------------------------------------------
+    def _move(
+        self,
+        deal: Deal,
+        status: str,
+        performer: int | None,
+        comments: str | None,
+        document: Document | None,
+        change_order: int,
+        *,
+        at: datetime | None = None,
+        event_id: str | None = None,
+    ) -> None:
+        at = at or (document.occurred_at if document else deal.updated_at)
+        event_id = event_id or (document.event_id if document else "")
+        self._history(
+            deal, status, deal.status, performer, comments, document, change_order, at=at, event_id=event_id
+        )
+        deal.status, deal.last_status_change, deal.updated_at, deal.changed = status, at, at, True
+
+    def _history(
+        self,
+        deal: Deal,
+        status: str,
+        previous: str | None,
+        performer: int | None,
+        comments: str | None,
+        document: Document | None,
+        change_order: int,
+        *,
+        at: datetime | None = None,
+        event_id: str | None = None,
+    ) -> None:
+        at = at or (document.occurred_at if document else deal.updated_at)
+        event_id = event_id or (document.event_id if document else "")
+        deal.last_seq += 1
+        self.effects.history.append(
+            {
+                "id": ids.status_change_id(deal.id, event_id, change_order),
+                "deal_id": deal.id,
+                "seq": deal.last_seq,
+                "status": status,
+                "previous_status": previous,
+                "performed_by": performer,
+                "comments": comments,
+                "source_event_id": event_id,
+                "changed_at": at,
+            }
+        )
+
+    def _action(
+        self,
+        approval: Approval,
+        action_type: str,
+        performer: int | None,
+        assigned_to: int | None,
+        comments: str | None,
+        event_id: str,
+        at: datetime,
+    ) -> None:
+        self.effects.actions.append(
+            {
+                "id": ids.approval_action_id(event_id, approval.id, action_type),
+                "approval_id": approval.id,
+                "action_type": action_type,
+                "performed_by": performer,
+                "assigned_to": assigned_to,
+                "comments": comments,
+                "source_event_id": event_id,
+                "created_at": at,
+            }
+        )
+
+    # -- open approvals per person ----------------------------------------------------------------------
+    def _open_by(self, deal: Deal) -> Counter[int]:
+        """Assignees of the deal's open approvals: pending, current round, deal in review."""
+        if deal.status not in IN_REVIEW_STATUSES:
+            return Counter()
+        return Counter(
+            a.assigned_to
+            for a in self.state.approvals.get(deal.id, [])
+            if a.status == "pending" and a.assigned_to is not None and a.approval_round == deal.revision_count
+        )
+
+    @contextmanager
+    def _counting(self, deal: Deal) -> Iterator[None]:
+        """Keep the running count of open approvals per person right across a change of ``deal``."""
+        before = self._open_by(deal)
+        yield
+        self.open_counts.subtract(before)
+        self.open_counts.update(self._open_by(deal))
+
+    # -- monitoring's timers ----------------------------------------------------------------------------
+    def _schedule_draft_expiry(self, deal: Deal) -> None:
+        if self.as_of is None or deal.status != "draft" or deal.draft_expires_at is None:
+            return
+        if deal.draft_expires_at <= self.as_of:
+            heapq.heappush(self.timers, _Timer(deal.draft_expires_at, TIMER_RANK, f"draft:{deal.reference_number}",
+                                               reference=deal.reference_number))  # fmt: skip
+
+    def _schedule_escalation(self, deal: Deal, approval: Approval) -> None:
+        if self.as_of is None or approval.status != "pending":
+            return
+        due = approval.due_date + timedelta(hours=self.rules.monitoring.overdue_escalation_hours)
+        if due <= self.as_of:
+            heapq.heappush(self.timers, _Timer(due, TIMER_RANK, f"escalate:{approval.id}",
+                                               reference=deal.reference_number, approval_id=approval.id))  # fmt: skip
+
+    def _fire_timers(self, until: tuple[datetime, int] | None) -> None:
+        while self.timers and (until is None or (self.timers[0].at, self.timers[0].rank) < until):
+            timer = heapq.heappop(self.timers)
+            deal = self.state.deals[timer.reference]
+            if timer.key.startswith("draft:"):
+                self._expire_draft(deal, timer.at)
+            else:
+                self._escalate(deal, timer.approval_id, timer.at)
+
+    def _expire_draft(self, deal: Deal, at: datetime) -> None:
+        if deal.status != "draft" or deal.draft_expires_at != at:
+            return
+        event_id = f"{DRAFT_EXPIRY_EVENT_PREFIX}{deal.reference_number}"
+        self._move(deal, "lost", None, DRAFT_EXPIRED, None, 1, at=at, event_id=event_id)
+
+    def _escalate(self, deal: Deal, approval_id: int, at: datetime) -> None:
+        approval = next((a for a in self.state.approvals.get(deal.id, []) if a.id == approval_id), None)
+        if (
+            approval is None
+            or approval.status != "pending"
+            or approval.approval_round != deal.revision_count
+            or deal.status not in IN_REVIEW_STATUSES
+        ):
+            return
+        raised = routing.escalated_priority(approval.priority, deal.priority)
+        if raised != approval.priority:
+            approval.priority, approval.updated_at, approval.changed = raised, at, True
+
+    # -- rows -----------------------------------------------------------------------------------------
+    def _collect_rows(self) -> None:
+        effects = self.effects
+        for deal in self.state.deals.values():
+            if not deal.changed:
+                continue
+            state = {
+                "id": deal.id,
+                "status": deal.status,
+                "last_status_change": deal.last_status_change,
+                "revision_reason": deal.revision_reason,
+                "updated_at": deal.updated_at,
+            }
+            if deal.row is None:
+                effects.deals_moved.append(state)
+                continue
+            row = {
+                **deal.row,
+                **state,
+                "revision_count": deal.revision_count,
+                "submitted_at": deal.submitted_at,
+                "draft_expires_at": deal.draft_expires_at if deal.status == "draft" else None,
+                "flow_intelligence": deal.flow_intelligence,
+            }
+            (effects.deals_replaced if deal.existed else effects.deals_new).append(row)
+            parts = self.parts.get(deal.id, {})
+            for table in PART_TABLES:
+                rows = parts.get(table, [])
+                if not deal.existed:
+                    effects.parts_new.setdefault(table, []).extend(rows)
+                    continue
+                keep = {r["id"] for r in rows}
+                stale = self.state.part_ids.get(deal.id, {}).get(table, set()) - keep
+                replaced = effects.parts_replaced.setdefault(table, [])
+                replaced.extend({**r, "_delete": False} for r in rows)
+                replaced.extend({"id": i, "deal_id": deal.id, "_delete": True} for i in sorted(stale))
+        for approvals in self.state.approvals.values():
+            for approval in approvals:
+                if approval.changed:
+                    (effects.approvals_changed if approval.existed else effects.approvals_new).append(
+                        approval.row()
+                    )
+        effects.users = list(self.user_rows.values())
+        effects.advertisers = list(self.company_rows["advertiser"].values())
+        effects.agencies = list(self.company_rows["agency"].values())
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.isoformat(sep=" ")
+
+
+def decide(
+    snapshot: Snapshot, documents: list[Document], rules: BusinessRules, as_of: datetime | None = None
+) -> Effects:
+    """Apply ``documents`` in business-time order to ``snapshot``; the rows to write."""
+    return Desk(snapshot, rules, as_of).apply(documents)

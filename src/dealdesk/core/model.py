@@ -1,0 +1,213 @@
+"""Plain values the decision core works on: documents, the state of what they touch, effects.
+
+No Spark here. The engine side parses and validates documents (content rules as Columns),
+reads the state a batch needs into these values, and writes the effects back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from dealdesk.config import DOCUMENT_KINDS
+
+# The order of application: business time, then kind (reference data and people before the
+# documents that use them), then event id (contract: "Order of application").
+KIND_RANK = {kind: rank for rank, kind in enumerate(DOCUMENT_KINDS)}
+TIMER_RANK = -1  # monitoring's own changes come before documents of the same instant
+
+Reason = dict[str, Any]  # {"field", "rule", "message", "value"}
+
+
+def reason(field_name: str, rule: str, message: str, value: object = None) -> Reason:
+    return {
+        "field": field_name,
+        "rule": rule,
+        "message": message,
+        "value": None if value is None else str(value),
+    }
+
+
+@dataclass
+class Document:
+    """One landed document with a readable envelope, parsed and checked by the content rules.
+
+    ``body`` holds the kind's fields as the engine normalised them (trimmed text, lower-case
+    enumerations, numbers, dates, and the rows a submission would write); ``errors`` and
+    ``warnings`` are the stateless rule results. For a submission, ``errors`` is empty and
+    ``body`` carries ``draft_errors`` and ``full_errors``: which apply depends on the deal.
+    """
+
+    event_id: str
+    kind: str
+    occurred_at: datetime
+    source_file: str
+    line_number: int
+    payload: str
+    body: dict[str, Any]
+    errors: list[Reason] = field(default_factory=list)
+    warnings: list[Reason] = field(default_factory=list)
+    replay: bool = False  # re-decided on request: a rejection it resolves is stamped replayed
+
+    @property
+    def order(self) -> tuple[datetime, int, str]:
+        return (self.occurred_at, KIND_RANK[self.kind], self.event_id)
+
+
+@dataclass
+class Deal:
+    """What deciding needs of a deal, and what it changes."""
+
+    id: int
+    reference_number: str
+    status: str
+    revision_count: int
+    deal_value: float
+    priority: str
+    created_at: datetime
+    updated_at: datetime
+    revision_reason: str | None = None
+    last_status_change: datetime | None = None
+    submitted_at: datetime | None = None
+    draft_expires_at: datetime | None = None
+    flow_intelligence: str | None = None
+    last_seq: int = 0  # the deal's highest deal_status_history.seq
+    existed: bool = True  # in the table before this batch
+    row: dict[str, Any] | None = None  # the whole row, when a submission in the batch wrote it
+    changed: bool = False
+
+
+@dataclass
+class Approval:
+    id: int
+    deal_id: int
+    approval_round: int
+    approval_stage: int
+    department: str
+    required_role: str
+    approval_level: str | None
+    status: str
+    priority: str
+    assigned_to: int | None
+    due_date: datetime
+    created_at: datetime
+    updated_at: datetime
+    comments: str | None = None
+    revision_reason: str | None = None
+    reviewer_notes: str | None = None
+    completed_at: datetime | None = None
+    existed: bool = True
+    changed: bool = False
+
+    def row(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in APPROVAL_COLUMNS}
+
+
+APPROVAL_COLUMNS = (
+    "id",
+    "deal_id",
+    "approval_round",
+    "approval_stage",
+    "department",
+    "required_role",
+    "approval_level",
+    "status",
+    "priority",
+    "assigned_to",
+    "due_date",
+    "comments",
+    "revision_reason",
+    "reviewer_notes",
+    "completed_at",
+    "created_at",
+    "updated_at",
+)
+
+
+@dataclass
+class User:
+    id: int
+    email: str
+    role: str
+    department: str | None
+    approval_level: str | None
+    is_active: bool
+    updated_at: datetime
+
+
+@dataclass
+class Department:
+    name: str
+    is_active: bool
+    default_assignee_email: str | None
+    incentive_types: tuple[str, ...]
+
+
+@dataclass
+class ScopingRequest:
+    id: int
+    source_event_id: str
+    status: str
+    converted_deal_id: int | None = None
+
+
+@dataclass
+class Snapshot:
+    """The state a batch needs, as read before it is applied."""
+
+    deals: dict[str, Deal] = field(default_factory=dict)  # by reference number
+    approvals: dict[int, list[Approval]] = field(default_factory=dict)  # current round, by deal id
+    users: dict[str, User] = field(default_factory=dict)  # by e-mail
+    departments: dict[str, Department] = field(default_factory=dict)
+    advertiser_ids: set[int] = field(default_factory=set)
+    agency_ids: set[int] = field(default_factory=set)
+    scoping: dict[str, ScopingRequest] = field(default_factory=dict)  # by event id and by id text
+    highest_reference: dict[int, int] = field(default_factory=dict)  # year -> highest n used
+    open_counts: dict[int, int] = field(default_factory=dict)  # user id -> open approvals, all deals
+    part_ids: dict[int, dict[str, set[int]]] = field(default_factory=dict)  # deal -> table -> row ids
+    applied_rejections: set[str] = field(default_factory=set)  # events with an open rejection
+
+
+@dataclass
+class Effects:
+    """Rows to write, table by table; built by the core, written by the engine side."""
+
+    deals_new: list[dict[str, Any]] = field(default_factory=list)
+    deals_replaced: list[dict[str, Any]] = field(default_factory=list)  # existing deals, new content
+    deals_moved: list[dict[str, Any]] = field(default_factory=list)  # existing deals, state columns
+    parts_new: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # tiers/lines of new deals
+    parts_replaced: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # with _delete flags
+    approvals_new: list[dict[str, Any]] = field(default_factory=list)
+    approvals_changed: list[dict[str, Any]] = field(default_factory=list)
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    users: list[dict[str, Any]] = field(default_factory=list)
+    advertisers: list[dict[str, Any]] = field(default_factory=list)
+    agencies: list[dict[str, Any]] = field(default_factory=list)
+    scoping_new: list[dict[str, Any]] = field(default_factory=list)
+    scoping_converted: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    replayed: list[str] = field(default_factory=list)
+    ledger: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def row_counts(self) -> dict[str, int]:
+        return {
+            "deals": len(self.deals_new) + len(self.deals_replaced) + len(self.deals_moved),
+            "deal_tiers": _parts(self, "deal_tiers"),
+            "incentive_values": _parts(self, "incentive_values"),
+            "deal_approvals": len(self.approvals_new) + len(self.approvals_changed),
+            "approval_actions": len(self.actions),
+            "deal_status_history": len(self.history),
+            "users": len(self.users),
+            "advertisers": len(self.advertisers),
+            "agencies": len(self.agencies),
+            "deal_scoping_requests": len(self.scoping_new) + len(self.scoping_converted),
+            "rejected_documents": len(self.rejected),
+        }
+
+
+def _parts(effects: Effects, table: str) -> int:
+    replaced = [r for r in effects.parts_replaced.get(table, []) if not r.get("_delete")]
+    return len(effects.parts_new.get(table, [])) + len(replaced)

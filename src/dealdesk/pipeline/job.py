@@ -1,0 +1,280 @@
+"""The processing job: land files, read once, decide in order, write once.
+
+1. Take the lock; finish a run cut short (its journal) before anything new.
+2. Land the new files in bounded chunks: each chunk is parsed and checked by the content
+   rules in the engine (one query) and appended to raw_documents (one insert-only MERGE).
+3. Add the documents still pending from earlier runs and those asked to be replayed.
+4. Read the state the batch needs (a fixed number of queries), decide every document in
+   business-time order in plain Python, record the effects in the journal, write them.
+5. Recompute flow_intelligence as of the run's business "now".
+
+The number of engine queries depends on the number of chunks (bytes landed), never on how
+many events a deal has or how many days the files hold.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from dealdesk.config import DOCUMENT_KINDS, BusinessRules
+from dealdesk.core.desk import decide
+from dealdesk.core.model import Document
+from dealdesk.intake import documents as D
+from dealdesk.intake.landing import LandedFile, new_files
+from dealdesk.lakehouse import Lakehouse
+from dealdesk.pipeline import journal
+from dealdesk.pipeline.parse import parse_documents, to_document
+from dealdesk.pipeline.state import read_snapshot
+from dealdesk.pipeline.write import write_effects
+from dealdesk.runs import JobRun, job_run
+from dealdesk.workflow import monitoring
+
+log = logging.getLogger(__name__)
+
+LATEST_EVENT = "latest-event"
+CHUNK_BYTES = 16 * 1024 * 1024  # landing text sent to the engine per message, well under its limit
+LINE_SCHEMA = "source_file STRING, line_number BIGINT, payload STRING, encoding_error STRING"
+RAW_KEY = ["source_file", "line_number", "event_id", "payload"]
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Batch:
+    """The documents a run decides, and how each landed line was counted."""
+
+    documents: list[Document] = field(default_factory=list)
+    envelope_rejects: list[dict[str, Any]] = field(default_factory=list)
+    duplicates: Counter[str] = field(default_factory=Counter)
+    ledger_known: set[str] = field(default_factory=set)
+    lines: int = 0
+
+
+def _chunks(files: list[LandedFile]) -> list[list[tuple[str, int, str, str | None]]]:
+    """The non-blank lines of the files, in chunks of at most about CHUNK_BYTES."""
+    chunks: list[list[tuple[str, int, str, str | None]]] = [[]]
+    size = 0
+    for landed in files:
+        problems = landed.encoding_errors or {}
+        for number, line in enumerate(landed.lines, start=1):
+            if not line.strip():
+                continue
+            if size > CHUNK_BYTES:
+                chunks.append([])
+                size = 0
+            chunks[-1].append((landed.path, number, line, problems.get(number)))
+            size += len(line) + 64
+    return [c for c in chunks if c]
+
+
+def _with_ledger(lakehouse: Lakehouse, parsed: DataFrame) -> DataFrame:
+    """Each document with its event's ledger outcome and whether a rejection of it is open."""
+    ledger = lakehouse.read("processed_events").select("event_id", F.col("outcome").alias("ledger_outcome"))
+    open_rejections = (
+        lakehouse.read("rejected_documents")
+        .filter(F.col("replayed_at").isNull())
+        .select("event_id", F.lit(True).alias("open_rejection"))
+    )
+    return parsed.join(ledger, "event_id", "left").join(open_rejections, "event_id", "left")
+
+
+def _parse(lakehouse: Lakehouse, lines: DataFrame, rules: BusinessRules) -> list[dict[str, Any]]:
+    """Parsed and checked lines with their ledger status: two queries (see parse_documents)."""
+    submissions, others = parse_documents(lines, rules)
+    # two independent queries: sent at once, the engine plans and runs them side by side
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        found = pool.map(
+            lambda frame: lakehouse.collect(_with_ledger(lakehouse, frame)), (submissions, others)
+        )
+        return [row for part in found for row in part]
+
+
+def _land(lakehouse: Lakehouse, lines: DataFrame, run: JobRun, received_at: datetime) -> None:
+    """Every line as it came, readable or not (insert-only: a re-run finds its rows there)."""
+    raw = D.read_envelopes(lines).select(
+        *D.RAW_COLUMNS[:-2], F.lit(received_at).alias("received_at"), F.lit(run.run_id).alias("run_id")
+    )
+    lakehouse.merge(raw, "raw_documents", RAW_KEY)
+
+
+def _earlier_pending(
+    lakehouse: Lakehouse, this_run_files: list[str], replay_ids: Sequence[str]
+) -> DataFrame | None:
+    """Lines of earlier runs still to decide: never decided (a run cut short before its journal),
+    or asked to be replayed (their latest copy). None when there are none."""
+    raw = lakehouse.read("raw_documents")
+    ledger = lakehouse.read("processed_events").select("event_id", "outcome")
+    undecided = (
+        raw.filter(F.col("kind").isin(*DOCUMENT_KINDS) & F.col("occurred_at").isNotNull())
+        .select("event_id", "source_file", "line_number", "received_at")
+        .join(ledger, "event_id", "left")
+        .filter(F.col("outcome").isNull())
+        .drop("outcome")
+    )
+    if this_run_files:
+        files = lakehouse.spark.createDataFrame([(f,) for f in this_run_files], "source_file STRING")
+        undecided = undecided.join(files, "source_file", "left_anti")
+    if replay_ids:
+        wanted = lakehouse.spark.createDataFrame([(e,) for e in replay_ids], "event_id STRING")
+        undecided = undecided.unionByName(
+            raw.join(wanted, "event_id", "left_semi").select(
+                "event_id", "source_file", "line_number", "received_at"
+            )
+        )
+    keys = lakehouse.collect(undecided)
+    if not keys:
+        return None
+    latest: dict[str, dict[str, Any]] = {}
+    for row in sorted(keys, key=lambda r: (r["received_at"], r["source_file"], -r["line_number"])):
+        latest[row["event_id"]] = row  # an event's latest copy
+    found = lakehouse.spark.createDataFrame(
+        [(r["source_file"], r["line_number"]) for r in latest.values()],
+        "source_file STRING, line_number BIGINT",
+    )
+    return raw.join(found, ["source_file", "line_number"], "left_semi").select(
+        "source_file", "line_number", "payload"
+    )
+
+
+def _sort_out(rows: list[dict[str, Any]], batch: Batch, replay_ids: set[str], rules: BusinessRules) -> None:
+    """Each landed line counted once: rejected for its envelope, a duplicate, or decided."""
+    chosen: dict[str, dict[str, Any]] = {}
+    for row in sorted(rows, key=lambda r: (r["source_file"], r["line_number"])):
+        batch.lines += 1
+        if row["envelope_error_count"]:
+            batch.envelope_rejects.append(row)
+            continue
+        replayed = row["event_id"] in replay_ids
+        if (row["ledger_outcome"] == "applied" and not replayed) or row["event_id"] in chosen:
+            batch.duplicates[row["kind"]] += 1
+            continue
+        chosen[row["event_id"]] = row
+    for row in chosen.values():
+        if row["ledger_outcome"] is not None:
+            batch.ledger_known.add(row["event_id"])
+        document = to_document(row, rules)
+        document.replay = row["event_id"] in replay_ids
+        batch.documents.append(document)
+
+
+def _business_clock(lakehouse: Lakehouse) -> datetime | None:
+    rows = lakehouse.collect(lakehouse.read("raw_documents").agg(F.max("occurred_at").alias("at")))
+    return rows[0]["at"] if rows else None
+
+
+def _apply(lakehouse: Lakehouse, record: journal.RunRecord) -> Counter[str]:
+    written = write_effects(lakehouse, record.effects, record.run_id, record.now, set(record.ledger_known))
+    if record.landed:
+        lakehouse.merge(lakehouse.frame("landed_files", record.landed), "landed_files", ["sha256"])
+    journal.mark_applied(lakehouse, record.run_id)
+    return written
+
+
+def _update_flags(lakehouse: Lakehouse, rules: BusinessRules, as_of: datetime) -> None:
+    """flow_intelligence of every deal as of the business "now" (only changed rows written)."""
+    flags = monitoring.flow_intelligence(
+        lakehouse.read("deals"), lakehouse.read("deal_approvals"), as_of, rules
+    )
+    changed = flags.filter(~F.col("flow_intelligence").eqNullSafe(F.col("_previous"))).select(
+        "id", "flow_intelligence"
+    )
+    lakehouse.merge(changed, "deals", ["id"], update_columns=["flow_intelligence"], insert=False)
+
+
+def process(
+    lakehouse: Lakehouse,
+    rules: BusinessRules,
+    *,
+    job: str = "run",
+    landing: Path | None = None,
+    as_of: datetime | str | None = None,
+    replay_ids: Sequence[str] = (),
+    lines: Sequence[tuple[str, Sequence[str]]] = (),
+    progress: Progress | None = None,
+) -> JobRun:
+    """One processing run. ``as_of``: monitoring's business "now" (a time, LATEST_EVENT, or None
+    for no monitoring: timers and flags are left for a run that has one)."""
+    say = progress or (lambda message: log.info(message))
+    start_queries = lakehouse.queries
+    with job_run(lakehouse, job) as run:
+        journal.acquire(lakehouse, run.run_id)
+        try:
+            for record in journal.unfinished(lakehouse):
+                say(f"finishing run {record.run_id}, cut short after recording its effects")
+                _apply(lakehouse, record)
+            _process(lakehouse, rules, run, landing, lines, as_of, replay_ids, say)
+        finally:
+            journal.release(lakehouse, run.run_id)
+        run.engine_queries = lakehouse.queries - start_queries + 1  # and the final save
+    return run
+
+
+def _process(
+    lakehouse: Lakehouse,
+    rules: BusinessRules,
+    run: JobRun,
+    landing: Path | None,
+    lines: Sequence[tuple[str, Sequence[str]]],
+    as_of: datetime | str | None,
+    replay_ids: Sequence[str],
+    say: Progress,
+) -> None:
+    now = journal.utc_now()
+    batch = Batch()
+    files: list[LandedFile] = []
+    rows: list[dict[str, Any]] = []
+    if landing is not None:
+        taken = {r["sha256"] for r in lakehouse.collect(lakehouse.read("landed_files").select("sha256"))}
+        files, run.unreadable = new_files(Path(landing), taken)
+    made = [LandedFile(source, 0, "", tuple(text)) for source, text in lines]  # documents a job made
+    chunks = _chunks([*files, *made])
+    run.rows_merged["raw_documents"] += sum(len(c) for c in chunks)
+    if chunks:
+        for number, chunk in enumerate(chunks, start=1):
+            if len(chunks) > 1:
+                say(f"landing chunk {number}/{len(chunks)}: {len(chunk):,} lines")
+            frame = lakehouse.spark.createDataFrame(chunk, LINE_SCHEMA)
+            rows += _parse(lakehouse, frame, rules)
+            _land(lakehouse, frame, run, now)
+    earlier = _earlier_pending(lakehouse, [f.path for f in [*files, *made]], replay_ids)
+    if earlier is not None:
+        rows += _parse(lakehouse, earlier, rules)
+    _sort_out(rows, batch, set(replay_ids), rules)
+    moment = _business_clock(lakehouse) if as_of == LATEST_EVENT else as_of
+    say(f"deciding {len(batch.documents):,} documents")
+    snapshot = read_snapshot(lakehouse, batch.documents, rules, moment)  # type: ignore[arg-type]
+    effects = decide(snapshot, batch.documents, rules, moment)  # type: ignore[arg-type]
+    for document in batch.envelope_rejects:
+        effects.rejected.append({k: document[k] for k in ("event_id", "kind", "source_file", "line_number", "payload")}
+                                | {"reasons": document["errors"]})  # fmt: skip
+    for message in effects.warnings:
+        log.warning(message)
+    landed = [
+        {"path": f.path, "size_bytes": f.size_bytes, "sha256": f.sha256, "line_count": len(f.lines),
+         "run_id": run.run_id, "taken_at": now}
+        for f in files
+    ]  # fmt: skip
+    record = journal.RunRecord(run.run_id, now, effects, landed, sorted(batch.ledger_known))
+    if effects.ledger or effects.rejected or landed:
+        say("writing")
+        journal.write_journal(lakehouse, record)
+        run.rows_merged.update(_apply(lakehouse, record))
+    if moment is not None:
+        _update_flags(lakehouse, rules, moment)  # type: ignore[arg-type]
+    run.lines_read += batch.lines
+    for kind, count in batch.duplicates.items():
+        run.accepted_by_kind[f"{kind} (duplicate)"] += count
+    for entry in effects.ledger:
+        (run.accepted_by_kind if entry["outcome"] == "applied" else run.rejected_by_kind)[entry["kind"]] += 1
+    for document in batch.envelope_rejects:
+        run.rejected_by_kind[document["kind"] or "unreadable"] += 1

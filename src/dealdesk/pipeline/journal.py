@@ -1,0 +1,144 @@
+"""The redo journal and the run lock: what makes a cut-short or concurrent run safe.
+
+A run decides its whole batch in memory, records the effects in ``run_journal`` (one
+append), applies them table by table, then marks the journal applied. A run cut at any
+write after the journal is finished by the next run, which applies the same effects again
+(every write is idempotent) before it takes anything new: no half-applied state is ever
+decided from. A run cut before the journal wrote nothing but raw documents, and its files
+are taken again.
+
+``run_lock`` lets one processing run at a time read, decide and write (Databricks jobs are
+also deployed with one concurrent run); a second run waits for the lease.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import time
+import zlib
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from pyspark.sql import functions as F
+
+from dealdesk.core.model import Effects
+from dealdesk.errors import DealDeskError
+from dealdesk.lakehouse import Lakehouse
+
+log = logging.getLogger(__name__)
+
+JOURNAL, LOCK = "run_journal", "run_lock"
+PART_CHARS = 8_000_000  # one journal row holds at most this much text
+PIPELINE = "pipeline"
+LEASE = timedelta(minutes=30)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass
+class RunRecord:
+    """Everything a run writes after its decisions: replayable as it is."""
+
+    run_id: str
+    now: datetime
+    effects: Effects
+    landed: list[dict[str, Any]] = field(default_factory=list)
+    ledger_known: list[str] = field(default_factory=list)
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return {"$ts": value.isoformat()}
+    if isinstance(value, date):
+        return {"$date": value.isoformat()}
+    raise TypeError(f"cannot journal {type(value).__name__}")
+
+
+def _decode(value: dict[str, Any]) -> Any:
+    if "$ts" in value:
+        return datetime.fromisoformat(value["$ts"])
+    if "$date" in value:
+        return date.fromisoformat(value["$date"])
+    return value
+
+
+def encode(record: RunRecord) -> list[str]:
+    text = json.dumps(asdict(record), default=_encode, separators=(",", ":"))
+    packed = base64.b64encode(zlib.compress(text.encode(), 6)).decode()
+    return [packed[i : i + PART_CHARS] for i in range(0, len(packed), PART_CHARS)] or [""]
+
+
+def decode(parts: list[str]) -> RunRecord:
+    data = json.loads(zlib.decompress(base64.b64decode("".join(parts))), object_hook=_decode)
+    data["effects"] = Effects(**data["effects"])
+    return RunRecord(**data)
+
+
+def write_journal(lakehouse: Lakehouse, record: RunRecord) -> None:
+    rows = [
+        {"run_id": record.run_id, "part": n, "body": body, "written_at": record.now, "applied_at": None}
+        for n, body in enumerate(encode(record))
+    ]
+    lakehouse.append(lakehouse.frame(JOURNAL, rows), JOURNAL)
+
+
+def mark_applied(lakehouse: Lakehouse, run_id: str) -> None:
+    rows = [{"run_id": run_id, "applied_at": utc_now()}]
+    lakehouse.merge(lakehouse.frame(JOURNAL, rows, ["run_id", "applied_at"]), JOURNAL, ["run_id"],
+                    update_columns=["applied_at"], insert=False)  # fmt: skip
+
+
+def unfinished(lakehouse: Lakehouse) -> list[RunRecord]:
+    """Journals of runs cut short after recording their effects, oldest first."""
+    rows = lakehouse.collect(
+        lakehouse.read(JOURNAL).filter(F.col("applied_at").isNull()).select("run_id", "part", "body")
+    )
+    parts: dict[str, list[tuple[int, str]]] = {}
+    for row in rows:
+        parts.setdefault(row["run_id"], []).append((row["part"], row["body"]))
+    records = [decode([body for _, body in sorted(found)]) for found in parts.values()]
+    return sorted(records, key=lambda r: r.now)
+
+
+# -- the lock ---------------------------------------------------------------------------------------
+def acquire(lakehouse: Lakehouse, owner: str, *, wait_seconds: float = 600.0) -> None:
+    """Take the pipeline lease, waiting for a running run to finish (or its lease to expire)."""
+    deadline = time.monotonic() + wait_seconds
+    told = False
+    while True:
+        now = utc_now()
+        offer = lakehouse.frame(
+            LOCK, [{"name": PIPELINE, "owner": owner, "acquired_at": now, "expires_at": now + LEASE}]
+        )
+        # a new lock row, or an expired one taken over; a live lease of another run is left alone
+        lakehouse.merge(offer, LOCK, ["name"], update_columns=["owner", "acquired_at", "expires_at"],
+                        update_condition="t.expires_at < s.acquired_at")  # fmt: skip
+        held = lakehouse.collect(
+            lakehouse.read(LOCK).filter(F.col("name") == PIPELINE).select("owner", "expires_at")
+        )
+        if held and held[0]["owner"] == owner:
+            return
+        if time.monotonic() > deadline:
+            holder = held[0] if held else {"owner": "?", "expires_at": "?"}
+            raise DealDeskError(
+                f"another run ({holder['owner']}) is processing this lakehouse; its lease ends at "
+                f"{holder['expires_at']} UTC: try again later"
+            )
+        if not told:
+            log.warning("another run is processing this lakehouse: waiting for it to finish")
+            told = True
+        time.sleep(0.5)
+
+
+def release(lakehouse: Lakehouse, owner: str) -> None:
+    """Give the lease back (only our own): the lock row ends expired."""
+    now = utc_now()
+    row = [{"name": PIPELINE, "owner": owner, "acquired_at": now, "expires_at": now}]
+    lakehouse.merge(
+        lakehouse.frame(LOCK, row), LOCK, ["name", "owner"], update_columns=["expires_at"], insert=False
+    )

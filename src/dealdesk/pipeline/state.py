@@ -1,0 +1,246 @@
+"""Reading the state a batch needs into a ``Snapshot``: a fixed number of queries per run.
+
+What is read does not depend on how many events a deal has: the deals the batch names (and
+those whose monitoring timers fall due), their current round of approvals, their last
+history ``seq``, the people and reference data, and counts per person.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from dealdesk.config import BusinessRules
+from dealdesk.core.model import (
+    APPROVAL_COLUMNS,
+    Approval,
+    Deal,
+    Department,
+    Document,
+    ScopingRequest,
+    Snapshot,
+    User,
+)
+from dealdesk.lakehouse import Lakehouse
+from dealdesk.workflow.state_machine import IN_REVIEW_STATUSES
+
+DEAL_STATE_COLUMNS = (
+    "id",
+    "reference_number",
+    "status",
+    "revision_count",
+    "deal_value",
+    "priority",
+    "created_at",
+    "updated_at",
+    "revision_reason",
+    "last_status_change",
+    "submitted_at",
+    "draft_expires_at",
+    "flow_intelligence",
+)
+REFERENCE_PARTS = r"^DEAL-(\d{4})-(\d+)$"
+
+
+def _strings(lakehouse: Lakehouse, name: str, values: set[str]) -> DataFrame:
+    return lakehouse.spark.createDataFrame([(v,) for v in sorted(values)], f"{name} STRING")
+
+
+def open_approvals(lakehouse: Lakehouse) -> DataFrame:
+    """Approvals waiting for a decision: pending, in the deal's current round, the deal in review."""
+    live = (
+        lakehouse.read("deals")
+        .filter(F.col("status").isin(*IN_REVIEW_STATUSES))
+        .select(F.col("id").alias("deal_id"), F.col("revision_count").alias("approval_round"))
+    )
+    return (
+        lakehouse.read("deal_approvals")
+        .filter(F.col("status") == "pending")
+        .join(live, ["deal_id", "approval_round"])
+    )
+
+
+def read_snapshot(
+    lakehouse: Lakehouse, documents: list[Document], rules: BusinessRules, as_of: datetime | None
+) -> Snapshot:
+    snapshot = Snapshot()
+    submissions = [d for d in documents if d.kind == "deal_submission"]
+    references = {d.body.get("given_reference") for d in submissions} | {
+        d.body.get("reference_number") for d in documents if d.kind in ("approval_action", "status_change")
+    }
+    references.discard(None)
+    _read_deals(lakehouse, snapshot, references, rules, as_of)  # type: ignore[arg-type]
+    _read_people(lakehouse, snapshot)
+    counts = lakehouse.collect(
+        open_approvals(lakehouse)
+        .filter(F.col("assigned_to").isNotNull())
+        .groupBy(F.col("assigned_to").alias("user_id"))
+        .agg(F.count(F.lit(1)).alias("n"))
+    )
+    snapshot.open_counts = {r["user_id"]: r["n"] for r in counts}
+    if submissions:
+        _read_for_submissions(lakehouse, snapshot, submissions)
+    return snapshot
+
+
+def _read_deals(
+    lakehouse: Lakehouse,
+    snapshot: Snapshot,
+    references: set[str],
+    rules: BusinessRules,
+    as_of: datetime | None,
+) -> None:
+    deals = lakehouse.read("deals")
+    wanted = [
+        deals.join(_strings(lakehouse, "reference_number", references), "reference_number", "left_semi")
+    ]
+    if as_of is not None:
+        wanted.append(
+            deals.filter((F.col("status") == "draft") & (F.col("draft_expires_at") <= F.lit(as_of)))
+        )
+        due_by = as_of - timedelta(hours=rules.monitoring.overdue_escalation_hours)
+        overdue = (
+            open_approvals(lakehouse)
+            .filter(F.col("due_date") <= F.lit(due_by))
+            .select(F.col("deal_id").alias("id"))
+        )
+        wanted.append(deals.join(overdue, "id", "left_semi"))
+    found = wanted[0]
+    for more in wanted[1:]:
+        found = found.unionByName(more)
+    rows = lakehouse.collect(found.select(*DEAL_STATE_COLUMNS).distinct()) if references or as_of else []
+    for row in rows:
+        snapshot.deals[row["reference_number"]] = Deal(**row)
+    if not rows:
+        return
+    rounds = lakehouse.spark.createDataFrame(
+        [(r["id"], r["revision_count"]) for r in rows], "deal_id BIGINT, approval_round INT"
+    )
+    approvals = lakehouse.read("deal_approvals").join(rounds, ["deal_id", "approval_round"], "left_semi")
+    history = (
+        lakehouse.read("deal_status_history")
+        .join(rounds.select("deal_id"), "deal_id", "left_semi")
+        .groupBy("deal_id")
+        .agg(F.max("seq").alias("last_seq"))
+    )
+    # one query for both: approval rows and each deal's last seq, told apart by a tag
+    both = approvals.select(
+        F.lit("approval").alias("tag"), F.to_json(F.struct(*approvals.columns)).alias("row")
+    ).unionByName(
+        history.select(F.lit("seq").alias("tag"), F.to_json(F.struct("deal_id", "last_seq")).alias("row"))
+    )
+    by_id = {deal.id: deal for deal in snapshot.deals.values()}
+    for item in lakehouse.collect(both):
+        value = json.loads(item["row"])
+        if item["tag"] == "seq":
+            by_id[value["deal_id"]].last_seq = value["last_seq"]
+            continue
+        value = {name: value.get(name) for name in APPROVAL_COLUMNS}  # to_json leaves out nulls
+        for name in ("due_date", "created_at", "updated_at", "completed_at"):
+            value[name] = _timestamp(value.get(name))
+        snapshot.approvals.setdefault(value["deal_id"], []).append(Approval(**value))
+
+
+def _timestamp(text: str | None) -> datetime | None:
+    """A timestamp as to_json writes it (ISO 8601, UTC), as a naive UTC datetime."""
+    if text is None:
+        return None
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo is None else moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _read_people(lakehouse: Lakehouse, snapshot: Snapshot) -> None:
+    """Users, departments and the known advertisers and agencies: small tables, one query."""
+    read = lakehouse.read
+    users = read("users").select(
+        F.lit("user").alias("tag"),
+        F.to_json(
+            F.struct("id", "email", "role", "department", "approval_level", "is_active", "updated_at")
+        ).alias("row"),
+    )
+    departments = read("approval_departments").select(
+        F.lit("department").alias("tag"),
+        F.to_json(F.struct("department", "is_active", "default_assignee_email", "incentive_types")).alias(
+            "row"
+        ),
+    )
+    advertisers = read("advertisers").select(
+        F.lit("advertiser").alias("tag"), F.col("id").cast("string").alias("row")
+    )
+    agencies = read("agencies").select(F.lit("agency").alias("tag"), F.col("id").cast("string").alias("row"))
+    rows = lakehouse.collect(users.unionByName(departments).unionByName(advertisers).unionByName(agencies))
+    for item in rows:
+        tag, text = item["tag"], item["row"]
+        if tag == "advertiser":
+            snapshot.advertiser_ids.add(int(text))
+        elif tag == "agency":
+            snapshot.agency_ids.add(int(text))
+        elif tag == "user":
+            value = json.loads(text)
+            value["updated_at"] = _timestamp(value["updated_at"])
+            value.setdefault("department", None)
+            value.setdefault("approval_level", None)
+            snapshot.users[value["email"]] = User(**value)
+        else:
+            value = json.loads(text)
+            snapshot.departments[value["department"]] = Department(
+                name=value["department"],
+                is_active=bool(value.get("is_active")),
+                default_assignee_email=value.get("default_assignee_email"),
+                incentive_types=tuple(json.loads(value.get("incentive_types") or "[]")),
+            )
+
+
+def _read_for_submissions(lakehouse: Lakehouse, snapshot: Snapshot, submissions: list[Document]) -> None:
+    """Scoping requests the submissions name, the highest reference numbers, and the tier and
+    incentive-line ids of existing deals a submission may replace: one query."""
+    read = lakehouse.read
+    refs = {d.body.get("scoping_ref") for d in submissions} - {None}
+    requests = read("deal_scoping_requests").select("id", "source_event_id", "status", "converted_deal_id")
+    requests = requests.join(
+        _strings(lakehouse, "ref", refs),  # type: ignore[arg-type]
+        (F.col("ref") == F.col("source_event_id")) | (F.col("ref") == F.col("id").cast("string")),
+        "left_semi",
+    )
+    years = (
+        read("deals")
+        .select(
+            F.regexp_extract("reference_number", REFERENCE_PARTS, 1).cast("int").alias("year"),
+            F.regexp_extract("reference_number", REFERENCE_PARTS, 2).cast("long").alias("n"),
+        )
+        .groupBy("year")
+        .agg(F.max("n").alias("n"))
+    )
+    existing = [d.id for d in snapshot.deals.values()]
+    ids = lakehouse.spark.createDataFrame([(i,) for i in existing], "deal_id BIGINT")
+    parts = [
+        read(table)
+        .join(ids, "deal_id", "left_semi")
+        .select(F.lit(table).alias("tag"), F.to_json(F.struct("deal_id", "id")).alias("row"))
+        for table in ("deal_tiers", "incentive_values")
+    ]
+    packed = (
+        requests.select(F.lit("request").alias("tag"), F.to_json(F.struct(*requests.columns)).alias("row"))
+        .unionByName(years.select(F.lit("year").alias("tag"), F.to_json(F.struct("year", "n")).alias("row")))
+        .unionByName(parts[0])
+        .unionByName(parts[1])
+    )
+    for item in lakehouse.collect(packed):
+        value = json.loads(item["row"])
+        if item["tag"] == "request":
+            request = ScopingRequest(
+                id=value["id"],
+                source_event_id=value["source_event_id"],
+                status=value["status"],
+                converted_deal_id=value.get("converted_deal_id"),
+            )
+            snapshot.scoping[request.source_event_id] = request
+            snapshot.scoping[str(request.id)] = request
+        elif item["tag"] == "year":
+            if value.get("year") is not None:
+                snapshot.highest_reference[value["year"]] = value["n"]
+        else:
+            snapshot.part_ids.setdefault(value["deal_id"], {}).setdefault(item["tag"], set()).add(value["id"])
