@@ -87,6 +87,9 @@ class Desk:
         self.user_rows: dict[str, dict[str, Any]] = {}
         self.company_rows: dict[str, dict[int, dict[str, Any]]] = {"advertiser": {}, "agency": {}}
         self.parts: dict[int, dict[str, list[dict[str, Any]]]] = {}  # deal id -> table -> rows
+        # every approval the batch may change, current round or not (a resubmission in the same
+        # batch starts a new round, but the earlier round's rows are still to be written)
+        self.approvals: dict[int, Approval] = {a.id: a for rows in snapshot.approvals.values() for a in rows}
         for deal in snapshot.deals.values():
             self._schedule_draft_expiry(deal)
             for approval in snapshot.approvals.get(deal.id, []):
@@ -342,16 +345,21 @@ class Desk:
         """The deal's tiers and incentive lines as the submission gives them; rows it no longer
         has are deleted (only the last submission of the batch counts: rows are by deal)."""
         reference, at = deal.reference_number, deal.updated_at
-        tiers = [
-            {**tier, "id": ids.tier_id(reference, tier["tier_number"]), "deal_id": deal.id,
-             "created_at": at, "updated_at": at}
-            for tier in body.get("tiers") or []
-        ]  # fmt: skip
-        lines = [
-            {**line, "id": ids.incentive_id(reference, line["tier_number"], line["line_number"]),
-             "deal_id": deal.id, "created_at": at, "updated_at": at}
-            for line in body.get("lines") or []
-        ]  # fmt: skip
+        # a row the batch already wrote for this deal keeps its creation time, as it would have
+        # in the table had the batch been applied in several runs
+        earlier = {r["id"]: r["created_at"] for rows in self.parts.get(deal.id, {}).values() for r in rows}
+        tiers = []
+        for tier in body.get("tiers") or []:
+            key = ids.tier_id(reference, tier["tier_number"])
+            tiers.append(
+                {**tier, "id": key, "deal_id": deal.id, "created_at": earlier.get(key, at), "updated_at": at}
+            )
+        lines = []
+        for line in body.get("lines") or []:
+            key = ids.incentive_id(reference, line["tier_number"], line["line_number"])
+            lines.append(
+                {**line, "id": key, "deal_id": deal.id, "created_at": earlier.get(key, at), "updated_at": at}
+            )
         self.parts[deal.id] = {"deal_tiers": tiers, "incentive_values": lines}
 
     # -- routing ---------------------------------------------------------------------------------
@@ -403,6 +411,7 @@ class Desk:
             changed=True,
         )
         self.state.approvals.setdefault(deal.id, []).append(approval)
+        self.approvals[approval.id] = approval
         self._action(
             approval, "initiate", None, None, None if assignee else routing.UNASSIGNED_NOTE, event_id, at
         )
@@ -784,7 +793,7 @@ class Desk:
                 **state,
                 "revision_count": deal.revision_count,
                 "submitted_at": deal.submitted_at,
-                "draft_expires_at": deal.draft_expires_at if deal.status == "draft" else None,
+                "draft_expires_at": deal.draft_expires_at,
                 "flow_intelligence": deal.flow_intelligence,
             }
             (effects.deals_replaced if deal.existed else effects.deals_new).append(row)
@@ -799,12 +808,11 @@ class Desk:
                 replaced = effects.parts_replaced.setdefault(table, [])
                 replaced.extend({**r, "_delete": False} for r in rows)
                 replaced.extend({"id": i, "deal_id": deal.id, "_delete": True} for i in sorted(stale))
-        for approvals in self.state.approvals.values():
-            for approval in approvals:
-                if approval.changed:
-                    (effects.approvals_changed if approval.existed else effects.approvals_new).append(
-                        approval.row()
-                    )
+        for approval in self.approvals.values():
+            if approval.changed:
+                (effects.approvals_changed if approval.existed else effects.approvals_new).append(
+                    approval.row()
+                )
         effects.users = list(self.user_rows.values())
         effects.advertisers = list(self.company_rows["advertiser"].values())
         effects.agencies = list(self.company_rows["agency"].values())
