@@ -432,3 +432,39 @@ def test_boundary_cases(name: str, outcomes):
     document, schema_accepts, failing = CASES[name]
     assert (schema_errors(document) == []) is schema_accepts
     assert {rule for _, rule in outcomes[(f"case:{name}", 1)]} == failing
+
+
+# -- the contract document ------------------------------------------------------------------------
+
+
+def _field_names(node: Any) -> set[str]:
+    """Every property name anywhere in a schema."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "properties" and isinstance(value, dict):
+                found |= set(value)
+            found |= _field_names(value)
+    elif isinstance(node, list):
+        for item in node:
+            found |= _field_names(item)
+    return found
+
+
+@pytest.mark.parametrize("kind", config.DOCUMENT_KINDS)
+def test_the_contract_documents_every_kind_and_field(kind: str):
+    contract = (REPO / "docs" / "contract.md").read_text()
+    assert f"`{kind}`" in contract
+    assert f"schemas/{kind}.schema.json" in contract
+    # a field is named on its own (`deal_name`) or with its parents (`user.email`)
+    missing = sorted(
+        f for f in _field_names(schema(kind)) if not re.search(rf"`(?:[a-z_]+\.)*{re.escape(f)}`", contract)
+    )
+    assert missing == []
+
+
+def test_the_readme_points_to_documents_a_clone_holds():
+    readme = (REPO / "README.md").read_text()
+    assert "docs/business-rules.md" in readme and "docs/contract.md" in readme
+    for target in re.findall(r"\]\(((?:docs|schemas)/[^)#]+)", readme):
+        assert (REPO / target).exists(), target
