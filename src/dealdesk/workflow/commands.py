@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import sys
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -18,7 +19,7 @@ from dealdesk.lakehouse import Lakehouse
 from dealdesk.output import render
 from dealdesk.runs import JobRun
 from dealdesk.workflow import jobs
-from dealdesk.workflow.preview import load_submission, preview_route, render_preview
+from dealdesk.workflow.preview import BadLine, describe, load_submissions, preview_route, render_preview
 
 LATEST_EVENT = jobs.LATEST_EVENT
 
@@ -83,9 +84,29 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
-    document = load_submission(Path(args.file))
-    print(render_preview(preview_route(_open(args), document, _rules(args))))
-    return 0
+    """Preview every submission of the file; report the lines that are not usable submissions by
+    their line number. Exit status 1 when any line was bad or there was no submission."""
+    path = Path(args.file)
+    found = load_submissions(path)
+    bad: list[BadLine] = list(found.bad_lines)
+    if found.documents:
+        lakehouse, rules = _open(args), _rules(args)
+        several = len(found.documents) > 1 or bool(bad)
+        for number, document in found.documents:
+            try:
+                preview = render_preview(preview_route(lakehouse, document, rules))
+            except DealDeskError as exc:
+                bad.append(BadLine(number, str(exc)))
+                continue
+            print(f"== {describe(number, document)}\n{preview}\n" if several else preview, flush=True)
+    for line in sorted(bad, key=lambda b: b.line_number):
+        print(f"{path}: line {line.line_number}: {line.reason}", file=sys.stderr)
+    if not found.documents and not bad:
+        raise DealDeskError(f"{path} holds no deal_submission document")
+    previewed = len(found.documents) - (len(bad) - len(found.bad_lines))
+    if bad:
+        print(f"{previewed} submission(s) previewed, {len(bad)} bad line(s)", file=sys.stderr)
+    return 1 if bad else 0
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -110,7 +131,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     run.set_defaults(func=cmd_run)
     preview = commands.add_parser("preview", help="show the departments and approvers a submission would get")
     preview.add_argument(
-        "file", help="a deal_submission document (JSON, or the first submission of a JSON Lines file)"
+        "file", help="a deal_submission document (JSON), or a JSON Lines file: every submission in it"
     )
     preview.set_defaults(func=cmd_preview)
 

@@ -48,23 +48,69 @@ class RoutePreview:
     reviews: list[Reviewer]
 
 
-def load_submission(path: Path) -> dict[str, Any]:
-    """The deal_submission document of a file: one JSON object, or the first such line of a JSON Lines file."""
+@dataclass(frozen=True)
+class BadLine:
+    line_number: int  # in the file, from 1
+    reason: str
+
+
+@dataclass(frozen=True)
+class Submissions:
+    """The deal_submission documents of a file, each with its line number, and the lines that
+    could not be read as one."""
+
+    documents: list[tuple[int, dict[str, Any]]]
+    bad_lines: list[BadLine]
+    other_kinds: int = 0
+
+
+def _is_submission(document: dict[str, Any]) -> bool:
+    return document.get("kind", "deal_submission") == "deal_submission"
+
+
+def load_submissions(path: Path) -> Submissions:
+    """Every deal_submission of a file: one JSON document (possibly spread over several lines),
+    or a JSON Lines file. A line that is not a JSON object is reported by its line number in the
+    file (lines are split like intake splits them) and the others are still read; documents of
+    other kinds are counted and left out."""
     try:
-        text = path.read_text()
+        data = path.read_bytes()
     except OSError as exc:
         raise DealDeskError(f"cannot read {path}: {exc.strerror}") from exc
+    text = data.decode("utf-8", errors="replace")
     try:
-        candidates = [json.loads(text)]
+        whole = json.loads(text)
     except ValueError:
+        pass
+    else:
+        if isinstance(whole, dict):
+            kept = [(1, whole)] if _is_submission(whole) else []
+            return Submissions(kept, [], 1 - len(kept))
+    lines = [line.removesuffix("\r") for line in text.split("\n")]
+    documents, bad, others = [], [], 0
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
         try:
-            candidates = [json.loads(line) for line in text.splitlines() if line.strip()]
+            document = json.loads(line)
         except ValueError as exc:
-            raise DealDeskError(f"{path} is neither a JSON document nor JSON Lines: {exc}") from exc
-    for document in candidates:
-        if isinstance(document, dict) and document.get("kind", "deal_submission") == "deal_submission":
-            return document
-    raise DealDeskError(f"{path} holds no deal_submission document")
+            bad.append(BadLine(number, f"not JSON: {exc.msg} at column {exc.colno}"))
+            continue
+        if not isinstance(document, dict):
+            bad.append(BadLine(number, "not a JSON object"))
+        elif _is_submission(document):
+            documents.append((number, document))
+        else:
+            others += 1
+    return Submissions(documents, bad, others)
+
+
+def load_submission(path: Path) -> dict[str, Any]:
+    """The first deal_submission document of a file (one JSON object, or JSON Lines)."""
+    found = load_submissions(path)
+    if not found.documents:
+        raise DealDeskError(f"{path} holds no deal_submission document")
+    return found.documents[0][1]
 
 
 def _number(value: Any, what: str) -> float:
@@ -163,6 +209,14 @@ def preview_route(lakehouse: Lakehouse, document: dict[str, Any], rules: Busines
             for r in rows
         ],
     )
+
+
+def describe(line_number: int, document: dict[str, Any]) -> str:
+    """A heading for one submission of a file: its line, name and event id."""
+    deal = document.get("deal") if isinstance(document.get("deal"), dict) else {}
+    name = str(deal.get("deal_name") or "(no deal_name)").strip()
+    event = document.get("event_id")
+    return f"line {line_number}: {name}" + (f" (event {event})" if event else "")
 
 
 def render_preview(preview: RoutePreview) -> str:
