@@ -104,7 +104,9 @@ class Lakehouse:
         self.queries += 1
         started = time.perf_counter()
         rows = [_naive(row) for row in df.toArrow().to_pylist()]
-        log.debug("query %d: collect %d rows in %.2fs", self.queries, len(rows), time.perf_counter() - started)
+        log.debug(
+            "query %d: collect %d rows in %.2fs", self.queries, len(rows), time.perf_counter() - started
+        )
         return rows
 
     def frame(

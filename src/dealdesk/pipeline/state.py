@@ -25,7 +25,7 @@ from dealdesk.core.model import (
     User,
 )
 from dealdesk.lakehouse import Lakehouse
-from dealdesk.workflow.state_machine import IN_REVIEW_STATUSES
+from dealdesk.workflow import monitoring
 
 DEAL_STATE_COLUMNS = (
     "id",
@@ -50,17 +50,8 @@ def _strings(lakehouse: Lakehouse, name: str, values: set[str]) -> DataFrame:
 
 
 def open_approvals(lakehouse: Lakehouse) -> DataFrame:
-    """Approvals waiting for a decision: pending, in the deal's current round, the deal in review."""
-    live = (
-        lakehouse.read("deals")
-        .filter(F.col("status").isin(*IN_REVIEW_STATUSES))
-        .select(F.col("id").alias("deal_id"), F.col("revision_count").alias("approval_round"))
-    )
-    return (
-        lakehouse.read("deal_approvals")
-        .filter(F.col("status") == "pending")
-        .join(live, ["deal_id", "approval_round"])
-    )
+    """Approvals waiting for a decision (see monitoring.open_approvals)."""
+    return monitoring.open_approvals(lakehouse.read("deal_approvals"), lakehouse.read("deals"))
 
 
 def read_snapshot(
@@ -74,6 +65,14 @@ def read_snapshot(
     references.discard(None)
     _read_deals(lakehouse, snapshot, references, rules, as_of)  # type: ignore[arg-type]
     _read_people(lakehouse, snapshot)
+    _read_load(lakehouse, snapshot)
+    if submissions:
+        _read_for_submissions(lakehouse, snapshot, submissions)
+    return snapshot
+
+
+def _read_load(lakehouse: Lakehouse, snapshot: Snapshot) -> None:
+    """Open approvals per assignee, over every deal."""
     counts = lakehouse.collect(
         open_approvals(lakehouse)
         .filter(F.col("assigned_to").isNotNull())
@@ -81,8 +80,13 @@ def read_snapshot(
         .agg(F.count(F.lit(1)).alias("n"))
     )
     snapshot.open_counts = {r["user_id"]: r["n"] for r in counts}
-    if submissions:
-        _read_for_submissions(lakehouse, snapshot, submissions)
+
+
+def read_people_and_load(lakehouse: Lakehouse) -> Snapshot:
+    """Users, departments and open approvals per person: what routing needs (the route preview)."""
+    snapshot = Snapshot()
+    _read_people(lakehouse, snapshot)
+    _read_load(lakehouse, snapshot)
     return snapshot
 
 

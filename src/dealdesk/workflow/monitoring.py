@@ -1,9 +1,8 @@
-"""Monitoring: overdue approvals, flow_intelligence and expired drafts (business rules, section 8).
+"""Monitoring's flags: flow_intelligence of every deal as of a time (business rules, section 8).
 
-Pure transformations over the tables and an ``as_of`` time (the job passes the current
-time; tests and the demo pass a fixed one). Each result is a function of the data and
-``as_of``, never of how often it ran: an overdue approval is raised one step above its
-routed priority, once; flags are recomputed, not accumulated.
+A set-based recomputation over the tables, a function of the data and ``as_of`` only:
+flags are recomputed, not accumulated. Monitoring's changes that depend on order (a draft
+expiring, an overdue approval escalated) are the decision core's timers.
 """
 
 from __future__ import annotations
@@ -13,88 +12,23 @@ from datetime import datetime
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from dealdesk.config import APPROVAL_PRIORITIES, FINAL_STATUSES, BusinessRules
-from dealdesk.workflow import routing
+from dealdesk.config import FINAL_STATUSES, BusinessRules
+from dealdesk.workflow.state_machine import IN_REVIEW_STATUSES
 
-DRAFT_EXPIRED = "draft expired"
-DRAFT_EXPIRY_EVENT_PREFIX = "draft-expired:"
 ALWAYS_ON_TRACK = (*FINAL_STATUSES, "draft", "converted")
 URGENT_DEAL_PRIORITIES = ("critical", "high")
 SECONDS_PER_DAY = 86_400.0
 
 
-def hours_between(start: Column, end: Column) -> Column:
-    return (F.unix_timestamp(end) - F.unix_timestamp(start)) / F.lit(3600.0)
+def open_approvals(approvals: DataFrame, deals: DataFrame) -> DataFrame:
+    """Approvals waiting for a decision: pending, in the deal's current round, the deal in review.
 
-
-def priority_rank(priority: Column) -> Column:
-    rank = F.lit(0)
-    for position, name in enumerate(APPROVAL_PRIORITIES):
-        rank = F.when(priority == F.lit(name), F.lit(position)).otherwise(rank)
-    return rank
-
-
-def priority_of_rank(rank: Column) -> Column:
-    top = len(APPROVAL_PRIORITIES) - 1
-    name = F.lit(APPROVAL_PRIORITIES[top])
-    for position, level in reversed(list(enumerate(APPROVAL_PRIORITIES[:top]))):
-        name = F.when(rank <= F.lit(position), F.lit(level)).otherwise(name)
-    return name
-
-
-# -- expired drafts ------------------------------------------------------------------------------
-
-
-def expired_drafts(deals: DataFrame, as_of: datetime) -> DataFrame:
-    return deals.filter(
-        (F.col("status") == "draft")
-        & F.col("draft_expires_at").isNotNull()
-        & (F.col("draft_expires_at") <= F.lit(as_of))
+    Pending rows of an earlier round, or of a deal that left review (revision requested,
+    lost), can no longer be decided and are not open."""
+    live = deals.filter(F.col("status").isin(*IN_REVIEW_STATUSES)).select(
+        F.col("id").alias("deal_id"), F.col("revision_count").alias("approval_round")
     )
-
-
-def draft_expiry_changes(expired: DataFrame) -> DataFrame:
-    """draft -> lost at the expiry time, by the system; the expiry is its own stable event id."""
-    return expired.select(
-        F.col("id").alias("deal_id"),
-        F.lit("lost").alias("status"),
-        F.col("status").alias("previous_status"),
-        F.lit(None).cast("bigint").alias("performed_by"),
-        F.lit(DRAFT_EXPIRED).alias("comments"),
-        F.concat(F.lit(DRAFT_EXPIRY_EVENT_PREFIX), F.col("reference_number")).alias("source_event_id"),
-        F.col("draft_expires_at").alias("changed_at"),
-        F.lit(1).alias("change_order"),
-    )
-
-
-def draft_expiry_updates(expired: DataFrame) -> DataFrame:
-    return expired.select(
-        F.col("id"),
-        F.lit("lost").alias("status"),
-        F.col("draft_expires_at").alias("last_status_change"),
-        F.col("draft_expires_at").alias("updated_at"),
-    )
-
-
-# -- overdue approvals -----------------------------------------------------------------------------
-
-
-def escalations(approvals: DataFrame, deals: DataFrame, as_of: datetime, rules: BusinessRules) -> DataFrame:
-    """(id, priority, updated_at) for open approvals overdue by the escalation period whose
-    priority is not yet one step above the one they were routed with."""
-    overdue_for = hours_between(F.col("due_date"), F.lit(as_of))
-    routed_with = routing.approval_priority(F.col("deal_priority"))
-    target = priority_of_rank(
-        F.greatest(priority_rank(F.col("priority")), priority_rank(routed_with) + F.lit(1))
-    )
-    return (
-        routing.open_approvals(approvals, deals)
-        .join(deals.select(F.col("id").alias("deal_id"), F.col("priority").alias("deal_priority")), "deal_id")
-        .filter(overdue_for >= F.lit(rules.monitoring.overdue_escalation_hours))
-        .withColumn("raised", target)
-        .filter(F.col("raised") != F.col("priority"))
-        .select(F.col("id"), F.col("raised").alias("priority"), F.lit(as_of).alias("updated_at"))
-    )
+    return approvals.filter(F.col("status") == "pending").join(live, ["deal_id", "approval_round"])
 
 
 # -- flow intelligence ------------------------------------------------------------------------------
@@ -115,7 +49,7 @@ def flow_intelligence(
     """(id, flow_intelligence) for every deal: needs_attention when any rule of section 8 holds."""
     monitoring = rules.monitoring
     overdue = (
-        routing.open_approvals(approvals, deals)
+        open_approvals(approvals, deals)
         .filter(F.col("due_date") < F.lit(as_of))
         .select(F.col("deal_id").alias("id"))
         .distinct()

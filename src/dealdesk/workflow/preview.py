@@ -1,19 +1,17 @@
 """Route preview: what routing would do with a submission that has not been sent.
 
 Approval systems show the seller, before submit, who will review the deal and which
-business approval it needs. The preview runs the routing transformations on the one
-deal, against today's departments, people and open approvals; it writes nothing.
+business approval it needs. The preview runs the core's routing on the one deal, against
+today's departments, people and open approvals; it writes nothing.
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
-
-from pyspark.sql import functions as F
 
 from dealdesk.config import (
     DEAL_PRIORITIES,
@@ -22,13 +20,11 @@ from dealdesk.config import (
     INCENTIVE_CATEGORY_ALIASES,
     BusinessRules,
 )
+from dealdesk.core import routing
 from dealdesk.errors import DealDeskError
 from dealdesk.lakehouse import Lakehouse
 from dealdesk.output import render
-from dealdesk.workflow import routing
-
-PREVIEW_REFERENCE = "PREVIEW"
-PREVIEW_DEAL_ID = 0
+from dealdesk.pipeline.state import read_people_and_load
 
 
 @dataclass(frozen=True)
@@ -153,60 +149,29 @@ def summarise(document: dict[str, Any]) -> tuple[str, str, float, list[str]]:
 
 
 def preview_route(lakehouse: Lakehouse, document: dict[str, Any], rules: BusinessRules) -> RoutePreview:
+    """The routing the core would give this submission now: today's people, departments and load."""
     deal_type, priority, value, categories = summarise(document)
-    spark, read = lakehouse.spark, lakehouse.read
-    deal = spark.createDataFrame(
-        [
-            (
-                PREVIEW_DEAL_ID,
-                PREVIEW_REFERENCE,
-                0,
-                datetime(2000, 1, 1),
-                "preview",
-                "submitted",
-                priority,
-                deal_type,
-                value,
-            )
-        ],
-        "deal_id BIGINT, reference_number STRING, approval_round INT, routed_at TIMESTAMP, source_event_id STRING, "
-        "status STRING, priority STRING, deal_type STRING, deal_value DOUBLE",
-    )
-    incentives = spark.createDataFrame(
-        [(PREVIEW_DEAL_ID, c) for c in categories] or [(PREVIEW_DEAL_ID, None)],
-        "deal_id BIGINT, category_id STRING",
-    )
-    departments, users = read("approval_departments"), read("users")
-    counts = routing.open_counts(read("deal_approvals"), read("deals"))
-    stage1 = routing.assign_stage1(
-        routing.stage1_requests(deal, incentives, departments, rules), departments, users, counts
-    )
-    completed = deal.select(
-        "deal_id",
-        "reference_number",
-        "approval_round",
-        "deal_value",
-        "priority",
-        F.col("routed_at").alias("completed_at"),
-        "source_event_id",
-    )
-    stage2 = routing.assign_stage2(routing.stage2_requests(completed, rules), users, counts)
-    emails = users.select(F.col("id").alias("assigned_to"), F.col("email").alias("assignee"))
-    rows = (
-        stage1.unionByName(stage2)
-        .join(emails, "assigned_to", "left")
-        .select("approval_stage", "department", "approval_level", "assignee")
-        .orderBy("approval_stage", "department")
-        .collect()
-    )
+    snapshot = read_people_and_load(lakehouse)
+    counts: Counter[int] = Counter(snapshot.open_counts)
+    emails = {user.id: user.email for user in snapshot.users.values()}
+    reviews = []
+    for name in routing.stage1_departments(deal_type, categories, snapshot.departments, rules):
+        assignee = routing.stage1_assignee(snapshot.departments[name], snapshot.users, counts)
+        if assignee is not None:
+            counts[assignee] += 1
+        reviews.append((routing.STAGE_DEPARTMENT_REVIEW, name, None, assignee))
+    level = rules.ladder.level_for(value)
+    if level is not None:
+        assignee = routing.stage2_assignee(level, snapshot.users, counts)
+        reviews.append((routing.STAGE_BUSINESS_APPROVAL, rules.business_approval_department, level, assignee))
     hours = getattr(rules.sla_hours, priority)
     return RoutePreview(
         deal_value=value,
-        approval_level=rules.ladder.level_for(value),
+        approval_level=level,
         priority=priority,
         reviews=[
-            Reviewer(r["approval_stage"], r["department"], r["approval_level"], r["assignee"], hours)
-            for r in rows
+            Reviewer(stage, department, lvl, emails.get(a) if a else None, hours)
+            for stage, department, lvl, a in reviews
         ],
     )
 
