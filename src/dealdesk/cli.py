@@ -196,6 +196,7 @@ def next_commands(args: argparse.Namespace, shown: str) -> list[str]:
     return [
         f"{prefix} tables",
         f'{prefix} sql "SELECT status, count(*) AS deals FROM deals GROUP BY status"',
+        f"{prefix} rejects",
         f"{prefix} report",
     ]
 
