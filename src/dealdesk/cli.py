@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
+import re
 import shutil
 import sys
+import traceback
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from dealdesk import __version__
+from dealdesk.commands_common import (
+    check_folder,
+    describe_engine_error,
+    one_line,
+    open_lakehouse,
+    open_to_read,
+    target_of,
+)
 from dealdesk.config import load_rules
 from dealdesk.engine import ENGINES, Target
-from dealdesk.errors import DealDeskError
+from dealdesk.errors import DealDeskError, DemoError, QueryError
 from dealdesk.intake.commands import add_commands as add_intake_commands
 from dealdesk.lakehouse import Lakehouse
 from dealdesk.migrations import MigrationRunner, parse_parameters
@@ -22,19 +34,9 @@ from dealdesk.report import write_report
 from dealdesk.workflow.commands import add_commands as add_workflow_commands
 from dealdesk.workflow.commands import run_demo_days, status_summary
 
+__all__ = ["build_parser", "main", "open_lakehouse", "target_of"]
+
 Command = Callable[[argparse.Namespace], int]
-
-
-def open_lakehouse(target: Target) -> Lakehouse:
-    """Open the lakehouse; locally re-attach the tables (the local catalog lives in memory)."""
-    lakehouse = Lakehouse.open(target)
-    if target.is_local:
-        MigrationRunner(lakehouse).attach()
-    return lakehouse
-
-
-def target_of(args: argparse.Namespace) -> Target:
-    return Target.from_options(args.engine, args.catalog, args.schema, args.home, args.profile)
 
 
 def ddl_parameters(args: argparse.Namespace) -> dict[str, str]:
@@ -44,7 +46,10 @@ def ddl_parameters(args: argparse.Namespace) -> dict[str, str]:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    lakehouse = Lakehouse.open(target_of(args))
+    target = target_of(args)
+    if target.is_local:
+        check_folder(target.home, "--home")
+    lakehouse = Lakehouse.open(target)
     parameters = ddl_parameters(args)
     analysts = parameters.get("analysts_group")
     report = MigrationRunner(lakehouse, analysts_group=analysts, parameters=parameters).migrate()
@@ -59,11 +64,54 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+# Statements `sql` refuses: it is for queries, and the tables belong to the DDL files and the jobs.
+_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|`[^`]*`|--[^\n]*|/\*.*?\*/", re.DOTALL)
+_QUERY_WORDS = ("SELECT", "WITH", "SHOW", "DESCRIBE", "DESC", "EXPLAIN", "VALUES", "FROM", "TABLE")
+
+
+def statement_words(query: str) -> list[str]:
+    """The keywords and names of a statement, upper-cased, without literals, quoted names or comments."""
+    return re.findall(r"[A-Z_][A-Z0-9_]*", _QUOTED.sub(" ", query).upper())
+
+
+def refused_statement(query: str) -> str | None:
+    """What a statement would drop, truncate or delete; None for one `sql` may run."""
+    words = statement_words(query)
+    first = words[0] if words else ""
+    if first in ("DROP", "TRUNCATE", "DELETE"):
+        return " ".join(words[:2])
+    if first == "ALTER" and "DROP" in words:
+        return "ALTER ... DROP"
+    if first == "INSERT" and words[1:2] == ["OVERWRITE"]:
+        return "INSERT OVERWRITE"
+    if first == "MERGE" and "DELETE" in words:
+        return "MERGE ... DELETE"
+    if first in ("CREATE", "REPLACE") and "REPLACE" in words and "TABLE" in words[:5]:
+        return "REPLACE TABLE"
+    return None
+
+
 def cmd_sql(args: argparse.Namespace) -> int:
-    lakehouse = open_lakehouse(target_of(args))
+    refused = refused_statement(args.query)
+    if refused:
+        raise QueryError(
+            f"sql: {refused} refused: the sql command is for queries and never drops, truncates or "
+            "deletes the lakehouse's data (tables change through the DDL files and the jobs)"
+        )
+    lakehouse = open_to_read(args)
     lakehouse.use_schema()
-    df = lakehouse.sql(args.query)
-    rows = df.collect()
+    try:
+        df = lakehouse.sql(args.query)
+        rows = df.collect()
+    except Exception as exc:
+        described = describe_engine_error(exc, args.query)
+        if described is None:
+            raise
+        raise QueryError(f"sql: {described}") from exc
+    words = statement_words(args.query)
+    if words and words[0] not in _QUERY_WORDS and all(isinstance(v, bool) for r in rows for v in r):
+        print(f"ok: {words[0]} done")  # a statement's bare True says nothing
+        return 0
     text = render(df.columns, rows, args.format)
     if text:
         print(text)
@@ -75,17 +123,90 @@ def table_counts(lakehouse: Lakehouse) -> list[tuple[str, int]]:
 
 
 def cmd_tables(args: argparse.Namespace) -> int:
-    lakehouse = open_lakehouse(target_of(args))
+    lakehouse = open_to_read(args)
     print(render(["table", "rows"], table_counts(lakehouse), args.format))
     return 0
 
 
+# -- the demo --------------------------------------------------------------------------------------
+
+DEMO_HOME = Path(".dealdesk") / "demo"  # the Makefile's DEMO_HOME: `make demo` builds the same one
+DEMO_MARKER = ".dealdesk-demo"  # written first into a home the demo builds: what it may delete later
+
+
+def demo_entries(target: Target) -> list[str]:
+    """What the demo creates in its home (relative paths): its schema's tables, landing and report."""
+    schema = (target.warehouse / target.schema).relative_to(target.home)
+    return [schema.as_posix(), "landing", "report.html"]
+
+
+def _recorded_entries(home: Path) -> list[Path]:
+    """The paths the marker says the demo created, each checked to lie inside the home."""
+    try:
+        recorded = json.loads((home / DEMO_MARKER).read_text())["created"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DemoError(f"demo: {home / DEMO_MARKER} is not a demo marker; nothing was deleted") from exc
+    entries = []
+    for entry in recorded:
+        path = home / str(entry)
+        if ".." in Path(str(entry)).parts or Path(str(entry)).is_absolute() or path == home:
+            raise DemoError(
+                f"demo: {home / DEMO_MARKER} names {entry!r}, outside the demo; nothing was deleted"
+            )
+        entries.append(path)
+    return entries
+
+
+def prepare_demo_home(target: Target, rebuild: bool, shown: str) -> None:
+    """Make the demo's home ready, deleting nothing the demo did not create.
+
+    A missing or empty folder becomes a demo home. An existing demo home (it has the marker) is
+    rebuilt only with ``rebuild``, and then only what the marker records is deleted. Any other
+    non-empty folder is refused.
+    """
+    home = target.home
+    check_folder(home, "--home")
+    if home.is_dir() and any(home.iterdir()):
+        if not (home / DEMO_MARKER).is_file():
+            raise DemoError(
+                f"demo: {shown} is not empty and is not a demo lakehouse; the demo never deletes what it "
+                "did not create: give --home an empty or new folder"
+            )
+        if not rebuild:
+            raise DemoError(
+                f"demo: {shown} already holds a demo lakehouse: add --rebuild to build it again "
+                "(deletes only the demo's tables, landing files and report)"
+            )
+        for path in _recorded_entries(home):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            elif path.exists() or path.is_symlink():
+                path.unlink()
+    home.mkdir(parents=True, exist_ok=True)
+    marker = {"created_by": "dealdesk demo", "created": demo_entries(target)}
+    (home / DEMO_MARKER).write_text(json.dumps(marker, indent=2) + "\n")
+
+
+def next_commands(args: argparse.Namespace, shown: str) -> list[str]:
+    """The commands to look at the demo lakehouse, with the options that reach it."""
+    prefix = f"dealdesk --home {shown}"
+    for option in ("catalog", "schema"):
+        if getattr(args, option):
+            prefix += f" --{option} {getattr(args, option)}"
+    return [
+        f"{prefix} tables",
+        f'{prefix} sql "SELECT status, count(*) AS deals FROM deals GROUP BY status"',
+        f"{prefix} rejects",
+        f"{prefix} report",
+    ]
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
-    target = target_of(args)
+    shown = args.home or str(DEMO_HOME)
+    target = replace(target_of(args), home=Path(shown))  # target_of checks the options
     if not target.is_local:
         raise DealDeskError("demo builds a fresh local lakehouse: use --engine local")
-    if target.home.exists():
-        shutil.rmtree(target.home)
+    prepare_demo_home(target, args.rebuild, shown)
     print(f"Building a fresh lakehouse in {target.home}", flush=True)
     lakehouse = Lakehouse.open(target)
     report = MigrationRunner(lakehouse).migrate()
@@ -95,8 +216,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(render(["table", "rows"], table_counts(lakehouse)))
     print()
     print(status_summary(lakehouse))
-    print(f'\nQuery it: dealdesk --home {args.home or target.home} sql "SELECT * FROM deals"')
-    print(f"Report: {write_report(lakehouse, target.home / 'report.html')}")
+    print(f"\nReport: {write_report(lakehouse, target.home / 'report.html')}")
+    print("\nLook at it next:")
+    for command in next_commands(args, shown):
+        print(f"  {command}")
     return 0
 
 
@@ -105,6 +228,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     if args.years <= 0:
         raise DealDeskError(f"--years must be positive; got {args.years}")
+    check_folder(Path(args.out), "--out")
     mix = Mix(deals_per_month=args.deals_per_month, invalid=args.invalid_share)
     result = generate(Path(args.out), years=args.years, seed=args.seed, mix=mix)
     print(
@@ -117,7 +241,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     target = target_of(args)
     default = target.home / "report.html" if target.is_local else Path("dealdesk-report.html")
-    print(write_report(open_lakehouse(target), Path(args.out) if args.out else default))
+    lakehouse = open_to_read(args)
+    print(write_report(lakehouse, Path(args.out) if args.out else default))
     return 0
 
 
@@ -129,7 +254,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--engine", choices=ENGINES, help="local (embedded, default) or databricks")
     parser.add_argument("--catalog", help="catalog name (env DEALDESK_CATALOG, default main)")
     parser.add_argument("--schema", help="schema name (env DEALDESK_SCHEMA, default deal_desk)")
-    parser.add_argument("--home", help="local lakehouse folder (env DEALDESK_HOME, default ./.dealdesk)")
+    parser.add_argument(
+        "--home",
+        help="local lakehouse folder (env DEALDESK_HOME, default ./.dealdesk; the demo's: ./.dealdesk/demo)",
+    )
     parser.add_argument("--profile", help="Databricks config profile for --engine databricks")
     parser.add_argument("--rules", help="JSON file overriding business rules (env DEALDESK_RULES_FILE)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress and show stack traces")
@@ -177,15 +305,16 @@ def build_parser() -> argparse.ArgumentParser:
     add_intake_commands(commands)
     add_workflow_commands(commands)
 
-    commands.add_parser("demo", help="build a fresh local lakehouse with sample data").set_defaults(
-        func=cmd_demo
+    demo = commands.add_parser(
+        "demo", help=f"build a local lakehouse with sample data (in ./{DEMO_HOME.as_posix()} unless --home)"
     )
+    demo.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="build an existing demo lakehouse again (deletes only what the demo created)",
+    )
+    demo.set_defaults(func=cmd_demo)
     return parser
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -194,6 +323,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except DealDeskError as exc:
+        if args.verbose:
+            traceback.print_exc()
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -202,7 +333,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # Spark and engine failures: one line unless --verbose
         if args.verbose:
             raise
-        print(f"error: {type(exc).__name__}: {_one_line(exc)}", file=sys.stderr)
+        print(f"error: {one_line(exc)}", file=sys.stderr)
         return 1
 
 

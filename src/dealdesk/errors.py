@@ -11,3 +11,19 @@ class ConfigurationError(DealDeskError):
 
 class MigrationError(DealDeskError):
     """A DDL file cannot be applied, or an applied file was changed."""
+
+
+class NoLakehouseError(DealDeskError):
+    """A command that only reads was pointed at a place that holds no lakehouse."""
+
+
+class PathError(DealDeskError):
+    """A path given on the command line is not what the option needs (a file for a folder, ...)."""
+
+
+class QueryError(DealDeskError):
+    """A statement given to ``dealdesk sql`` is refused, or the engine could not run it."""
+
+
+class DemoError(DealDeskError):
+    """The demo refuses a folder it did not create."""

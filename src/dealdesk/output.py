@@ -1,16 +1,17 @@
-"""Rendering query results for the terminal: an aligned table, JSON Lines or CSV."""
+"""Rendering for the terminal: query results (an aligned table, JSON Lines or CSV) and job run summaries."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 FORMATS = ("table", "json", "csv")
+RUN_FORMATS = ("text", "json")
 
 
 def _plain(value: Any) -> Any:
@@ -52,3 +53,45 @@ def render(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str = "ta
     out = [line(columns), line(["-" * w for w in widths]), *(line(r) for r in cells)]
     out.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
     return "\n".join(out)
+
+
+# -- job run summaries ------------------------------------------------------------------------------
+
+
+def _counts(counts: Mapping[str, Any]) -> str:
+    return ", ".join(f"{name} {count:,}" for name, count in counts.items())
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
+def describe_run(summary: Mapping[str, Any]) -> str:
+    """One line for a job's summary (``JobRun.summary()``): the job, then what it did.
+
+    Documents in, accepted and rejected (for the steps that read documents), the rows written per
+    table, and the seconds and engine queries when the summary has them.
+    """
+    parts = []
+    read, accepted, rejected = (int(summary.get(k) or 0) for k in ("lines_read", "accepted", "rejected"))
+    if read or accepted or rejected:
+        documents = f"{_plural(read, 'document')} in: {accepted:,} accepted, {rejected:,} rejected"
+        by_kind = {k: v for k, v in (summary.get("rejected_by_kind") or {}).items() if v}
+        parts.append(documents + (f" ({_counts(by_kind)})" if rejected and by_kind else ""))
+    written = {table: n for table, n in (summary.get("rows_merged") or {}).items() if n}
+    parts.append(f"rows written: {_counts(written)}" if written else "no rows written")
+    if summary.get("seconds") is not None:
+        parts.append(f"{float(summary['seconds']):.1f} s")
+    if summary.get("engine_queries") is not None:
+        queries = int(summary["engine_queries"])
+        parts.append(f"{queries:,} engine {'query' if queries == 1 else 'queries'}")
+    return f"{summary.get('job', '?'):<8} " + "; ".join(parts)
+
+
+def render_runs(summaries: Sequence[Mapping[str, Any]], fmt: str = "text") -> str:
+    """Job summaries: one readable line per step (text), or one JSON object per step per line (json)."""
+    if fmt == "json":
+        return "\n".join(json.dumps(_plain(dict(summary))) for summary in summaries)
+    if fmt != "text":
+        raise ValueError(f"format '{fmt}' is not one of {', '.join(RUN_FORMATS)}")
+    return "\n".join(describe_run(summary) for summary in summaries)

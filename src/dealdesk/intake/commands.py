@@ -12,23 +12,17 @@ from pathlib import Path
 
 from pyspark.sql import functions as F
 
+from dealdesk.commands_common import add_run_format, landing_folder, open_to_read, open_to_write
 from dealdesk.config import load_rules
 from dealdesk.errors import DealDeskError
 from dealdesk.intake.job import ingest_landing, replay
-from dealdesk.lakehouse import Lakehouse
-from dealdesk.output import FORMATS, render
+from dealdesk.output import FORMATS, render, render_runs
 from dealdesk.runs import JobRun
 
 
-def print_run(run: JobRun) -> None:
-    summary = {k: v for k, v in run.summary().items() if k not in ("run_id", "job")}
-    print(f"{run.job:<8} {json.dumps(summary)}")
-
-
-def _open(args: argparse.Namespace) -> Lakehouse:
-    from dealdesk.cli import open_lakehouse, target_of
-
-    return open_lakehouse(target_of(args))
+def print_run(run: JobRun, fmt: str = "text") -> None:
+    """A run's summary: one readable line, or one JSON object (json)."""
+    print(render_runs([run.summary()], fmt), flush=True)
 
 
 def parse_since(text: str) -> datetime:
@@ -51,12 +45,13 @@ def describe_reasons(reasons_json: str | None) -> str:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    print_run(ingest_landing(_open(args), Path(args.landing), load_rules(args.rules)))
+    landing = landing_folder(args.landing)
+    print_run(ingest_landing(open_to_write(args), landing, load_rules(args.rules)), args.format)
     return 0
 
 
 def cmd_rejects(args: argparse.Namespace) -> int:
-    rejected = _open(args).read("rejected_documents")
+    rejected = open_to_read(args).read("rejected_documents")
     if not args.all:
         rejected = rejected.filter(F.col("replayed_at").isNull())
     if args.since:
@@ -81,15 +76,16 @@ def cmd_rejects(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    print_run(replay(_open(args), list(args.event_ids), load_rules(args.rules)))
+    print_run(replay(open_to_write(args), list(args.event_ids), load_rules(args.rules)), args.format)
     return 0
 
 
 def cmd_sync_users(args: argparse.Namespace) -> int:
     from dealdesk.intake.directory import sync_users
 
-    lakehouse, rules = _open(args), load_rules(args.rules)
-    print_run(sync_users(lakehouse, group_prefix=args.group_prefix, profile=args.profile, rules=rules))
+    lakehouse, rules = open_to_write(args), load_rules(args.rules)
+    run = sync_users(lakehouse, group_prefix=args.group_prefix, profile=args.profile, rules=rules)
+    print_run(run, args.format)
     return 0
 
 
@@ -97,6 +93,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     """Register the intake subcommands on the ``dealdesk`` parser."""
     ingest = commands.add_parser("ingest", help="take new landing files: keep, validate and merge every line")
     ingest.add_argument("--landing", required=True, help="folder of JSON Lines files from the app")
+    add_run_format(ingest)
     ingest.set_defaults(func=cmd_ingest)
 
     rejects = commands.add_parser("rejects", help="list rejected documents with their reasons")
@@ -109,6 +106,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "replay", help="re-process rejected documents once the data they lacked has arrived"
     )
     again.add_argument("event_ids", nargs="+", metavar="EVENT_ID", help="event ids from `dealdesk rejects`")
+    add_run_format(again)
     again.set_defaults(func=cmd_replay)
 
     sync = commands.add_parser(
@@ -119,4 +117,5 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         default="dealdesk-",
         help="prefix of the groups that carry roles (default dealdesk-)",
     )
+    add_run_format(sync)
     sync.set_defaults(func=cmd_sync_users)

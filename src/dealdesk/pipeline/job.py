@@ -167,7 +167,8 @@ def _sort_out(rows: list[dict[str, Any]], batch: Batch, replay_ids: set[str], ru
         batch.documents.append(document)
 
 
-def _business_clock(lakehouse: Lakehouse) -> datetime | None:
+def business_clock(lakehouse: Lakehouse) -> datetime | None:
+    """The latest business time landed so far (monitoring as of the data: --as-of latest-event)."""
     rows = lakehouse.collect(lakehouse.read("raw_documents").agg(F.max("occurred_at").alias("at")))
     return rows[0]["at"] if rows else None
 
@@ -250,7 +251,7 @@ def _process(
     if earlier is not None:
         rows += _parse(lakehouse, earlier, rules)
     _sort_out(rows, batch, set(replay_ids), rules)
-    moment = _business_clock(lakehouse) if as_of == LATEST_EVENT else as_of
+    moment = business_clock(lakehouse) if as_of == LATEST_EVENT else as_of
     say(f"deciding {len(batch.documents):,} documents")
     snapshot = read_snapshot(lakehouse, batch.documents, rules, moment)  # type: ignore[arg-type]
     effects = decide(snapshot, batch.documents, rules, moment)  # type: ignore[arg-type]

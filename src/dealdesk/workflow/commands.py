@@ -6,22 +6,24 @@ Thin entry points: parse the options, open the lakehouse, call a job, print its 
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 
+from dealdesk.commands_common import add_run_format, landing_folder, open_to_read, open_to_write
 from dealdesk.config import BusinessRules, load_rules
 from dealdesk.errors import DealDeskError
 from dealdesk.lakehouse import Lakehouse
-from dealdesk.output import render
+from dealdesk.output import render, render_runs
 from dealdesk.runs import JobRun
 from dealdesk.workflow import jobs
 from dealdesk.workflow.preview import BadLine, describe, load_submissions, preview_route, render_preview
 
 LATEST_EVENT = jobs.LATEST_EVENT
+# Monitoring as of the wall clock on data older than this marks everything overdue: say so.
+STALE_BUSINESS_CLOCK = timedelta(days=30)
 
 
 def parse_as_of(text: str | None) -> datetime | str | None:
@@ -40,46 +42,58 @@ def resolve_as_of(lakehouse: Lakehouse, as_of: datetime | str | None) -> datetim
     return as_of
 
 
-def print_runs(runs: list[JobRun]) -> None:
-    for run in runs:
-        print(
-            f"{run.job:<8} {json.dumps({k: v for k, v in run.summary().items() if k not in ('run_id', 'job')})}"
-        )
+def print_runs(runs: list[JobRun], fmt: str = "text") -> None:
+    """The summaries of the runs: one readable line per step, or one JSON object per step (json)."""
+    text = render_runs([run.summary() for run in runs], fmt)
+    if text:
+        print(text, flush=True)
+
+
+def stale_clock_hint(latest: datetime | None, now: datetime) -> str | None:
+    """A hint when monitoring ran as of ``now`` but the latest business time landed is much older."""
+    if latest is None or now - latest <= STALE_BUSINESS_CLOCK:
+        return None
+    return (
+        f"hint: monitoring ran as of now ({now:%Y-%m-%d}), but the latest business time landed is "
+        f"{latest:%Y-%m-%d} ({(now - latest).days} days earlier), so open approvals look overdue; "
+        f"to monitor as of the data, pass --as-of {LATEST_EVENT}"
+    )
+
+
+def _hint_if_stale(lakehouse: Lakehouse, as_of: datetime | str | None) -> None:
+    if as_of is None:
+        hint = stale_clock_hint(jobs.business_clock(lakehouse), jobs.utc_now())
+        if hint:
+            print(hint, file=sys.stderr)
 
 
 def _rules(args: argparse.Namespace) -> BusinessRules:
     return load_rules(getattr(args, "rules", None))
 
 
-def _open(args: argparse.Namespace) -> Lakehouse:
-    from dealdesk.cli import open_lakehouse, target_of
-
-    return open_lakehouse(target_of(args))
-
-
 def cmd_route(args: argparse.Namespace) -> int:
-    print_runs([jobs.route_deals(_open(args), _rules(args))])
+    print_runs([jobs.route_deals(open_to_write(args), _rules(args))], args.format)
     return 0
 
 
 def cmd_decide(args: argparse.Namespace) -> int:
-    print_runs([jobs.decide_pending(_open(args), _rules(args))])
+    print_runs([jobs.decide_pending(open_to_write(args), _rules(args))], args.format)
     return 0
 
 
 def cmd_monitor(args: argparse.Namespace) -> int:
-    lakehouse = _open(args)
-    print_runs(
-        [jobs.monitor_deals(lakehouse, _rules(args), resolve_as_of(lakehouse, parse_as_of(args.as_of)))]
-    )
+    as_of = parse_as_of(args.as_of)
+    lakehouse = open_to_write(args)
+    print_runs([jobs.monitor_deals(lakehouse, _rules(args), resolve_as_of(lakehouse, as_of))], args.format)
+    _hint_if_stale(lakehouse, as_of)
     return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    landing = Path(args.landing)
-    if not landing.is_dir():
-        raise DealDeskError(f"landing folder {landing} does not exist")
-    print_runs(jobs.run_pipeline(_open(args), landing, _rules(args), parse_as_of(args.as_of)))
+    landing, as_of = landing_folder(args.landing), parse_as_of(args.as_of)
+    lakehouse = open_to_write(args)
+    print_runs(jobs.run_pipeline(lakehouse, landing, _rules(args), as_of), args.format)
+    _hint_if_stale(lakehouse, as_of)
     return 0
 
 
@@ -90,7 +104,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
     found = load_submissions(path)
     bad: list[BadLine] = list(found.bad_lines)
     if found.documents:
-        lakehouse, rules = _open(args), _rules(args)
+        lakehouse, rules = open_to_read(args), _rules(args)
         several = len(found.documents) > 1 or bool(bad)
         for number, document in found.documents:
             try:
@@ -114,20 +128,22 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     as_of_help = (
         f"business 'now' for monitoring: ISO-8601 time, or '{LATEST_EVENT}' (default: the current time)"
     )
-    commands.add_parser(
-        "route", help="route submitted and resubmitted deals to their approvers"
-    ).set_defaults(func=cmd_route)
-    commands.add_parser("decide", help="apply landed approval actions and status changes").set_defaults(
-        func=cmd_decide
-    )
+    route = commands.add_parser("route", help="route submitted and resubmitted deals to their approvers")
+    add_run_format(route)
+    route.set_defaults(func=cmd_route)
+    decide = commands.add_parser("decide", help="apply landed approval actions and status changes")
+    add_run_format(decide)
+    decide.set_defaults(func=cmd_decide)
     monitor = commands.add_parser(
         "monitor", help="escalate overdue approvals, flag deals, close expired drafts"
     )
     monitor.add_argument("--as-of", help=as_of_help)
+    add_run_format(monitor)
     monitor.set_defaults(func=cmd_monitor)
     run = commands.add_parser("run", help="ingest a landing folder, then route, decide and monitor")
     run.add_argument("--landing", required=True, help="folder of JSON Lines files from the app")
     run.add_argument("--as-of", help=as_of_help)
+    add_run_format(run)
     run.set_defaults(func=cmd_run)
     preview = commands.add_parser("preview", help="show the departments and approvers a submission would get")
     preview.add_argument(

@@ -12,10 +12,18 @@ from pathlib import Path
 
 from dealdesk.config import BusinessRules
 from dealdesk.lakehouse import Lakehouse
-from dealdesk.pipeline.job import LATEST_EVENT, process
+from dealdesk.pipeline.job import LATEST_EVENT, business_clock, process
 from dealdesk.runs import JobRun
 
-__all__ = ["LATEST_EVENT", "decide_pending", "monitor_deals", "route_deals", "run_pipeline", "utc_now"]
+__all__ = [
+    "LATEST_EVENT",
+    "business_clock",
+    "decide_pending",
+    "monitor_deals",
+    "route_deals",
+    "run_pipeline",
+    "utc_now",
+]
 
 
 def utc_now() -> datetime:
