@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,3 +44,28 @@ def shared_lakehouse(lakehouse_home: Path) -> Lakehouse:
     lakehouse = Lakehouse.open(new_target(lakehouse_home, "shared"))
     MigrationRunner(lakehouse).migrate()
     return lakehouse
+
+
+@pytest.fixture(scope="session")
+def prepared_schema(lakehouse_home: Path) -> str:
+    """A migrated, empty lakehouse schema, made once; tests copy its folder (see copy_of)."""
+    lakehouse = Lakehouse.open(new_target(lakehouse_home, "prepared"))
+    MigrationRunner(lakehouse).migrate()
+    return lakehouse.target.schema
+
+
+def copy_of(home: Path, schema: str, prefix: str = "t") -> Lakehouse:
+    """A new lakehouse whose tables start as copies of ``schema``'s: a folder copy and an attach,
+    instead of applying every DDL file again."""
+    target = new_target(home, prefix)
+    source = Target(engine="local", catalog="main", schema=schema, home=home).warehouse / schema
+    shutil.copytree(source, target.warehouse / target.schema)
+    lakehouse = Lakehouse.open(target)
+    MigrationRunner(lakehouse).attach()
+    return lakehouse
+
+
+@pytest.fixture
+def fresh_lakehouse(lakehouse_home: Path, prepared_schema: str) -> Lakehouse:
+    """A migrated lakehouse on a schema of its own, copied from the prepared one."""
+    return copy_of(lakehouse_home, prepared_schema)

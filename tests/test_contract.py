@@ -23,13 +23,15 @@ from pyspark.sql import functions as F
 
 from dealdesk import config
 from dealdesk.config import BusinessRules
+from dealdesk.core.desk import decide
+from dealdesk.core.model import Snapshot
 from dealdesk.generator import generate
 from dealdesk.intake import documents as D
 from dealdesk.intake import validation as V
 from dealdesk.intake.landing import read_file
 from dealdesk.lakehouse import Lakehouse
-from dealdesk.rules import concat_reasons
-from dealdesk.workflow import decisions
+from dealdesk.pipeline.parse import to_document
+from dealdesk.rules import REASONS_TYPE, concat_reasons
 from dealdesk.workflow.commands import sample_days
 from tests.intake_builders import advertiser, agency, scoping_request, submission, tier, user
 
@@ -82,14 +84,19 @@ def schema_errors(document: Any) -> list[str] | None:
 def _kind_reasons(docs: DataFrame, kind: str, deals, approvals, users) -> DataFrame:
     doc = F.col("doc")
     if kind in config.WORKFLOW_KINDS:
-        parse = decisions.parse_actions if kind == "approval_action" else decisions.parse_status_changes
-        events = parse(docs)
-        evaluated = (
-            decisions.evaluate_actions(events, deals, approvals, users, RULES)
-            if kind == "approval_action"
-            else decisions.evaluate_status_changes(events, deals, approvals, users)
+        # decided by the core against an empty lakehouse: its field checks, and state rules
+        # that the caller leaves out
+        rows = []
+        for row in docs.select(
+            "event_id", "kind", "source_file", "line_number", "occurred_at", "payload"
+        ).collect():
+            document = to_document({**row.asDict(), "errors": [], "warnings": []}, RULES)
+            effects = decide(Snapshot(), [document], RULES)
+            reasons = effects.rejected[0]["reasons"] if effects.rejected else []
+            rows.append((row["source_file"], row["line_number"], reasons))
+        return docs.sparkSession.createDataFrame(
+            rows, f"source_file STRING, line_number BIGINT, reasons {REASONS_TYPE}"
         )
-        return evaluated.select("source_file", "line_number", "reasons")
     spark_schema = {
         "user": D.USER_SCHEMA,
         "advertiser": D.ADVERTISER_SCHEMA,

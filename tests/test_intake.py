@@ -16,7 +16,6 @@ from pyspark.sql import functions as F
 
 from dealdesk.config import BusinessRules
 from dealdesk.errors import DealDeskError
-from dealdesk.frames import update_rows
 from dealdesk.intake import ingest_landing, replay
 from dealdesk.lakehouse import Lakehouse
 from dealdesk.runs import JobRun
@@ -28,7 +27,6 @@ from tests.intake_builders import (
     envelope,
     reasons_of,
     reference_data,
-    rejected_ids,
     rows,
     scoping_request,
     submission,
@@ -102,7 +100,7 @@ def test_every_kind_lands_in_its_table(lakehouse: Lakehouse, tmp_path: Path):
 
     stored = deal_by_event(lakehouse, deal["event_id"])
     assert stored["reference_number"] == "DEAL-2026-001"
-    assert stored["status"] == "submitted"
+    assert stored["status"] == "under_review"  # routed as it is applied
     assert stored["deal_value"] == 150_000  # 60,000 + 90,000
     assert stored["total_incentive_cost"] == 20_000
     assert stored["required_approval_level"] == "director"
@@ -120,7 +118,8 @@ def test_every_kind_lands_in_its_table(lakehouse: Lakehouse, tmp_path: Path):
         (2, 1, "financial", 10_000.0),
     ]
     assert rows(lakehouse, "deal_status_history", "seq", "previous_status", "status", "changed_at") == [
-        (1, None, "submitted", datetime(2026, 3, 2, 14, 5))
+        (1, None, "submitted", datetime(2026, 3, 2, 14, 5)),
+        (2, "submitted", "under_review", datetime(2026, 3, 2, 14, 5)),
     ]
 
 
@@ -165,7 +164,7 @@ def test_the_same_event_in_two_files_is_applied_once(lakehouse: Lakehouse, tmp_p
     assert run.lines_read == 2
     assert run.accepted_by_kind == {"deal_submission (duplicate)": 1, "advertiser": 1}
     assert lakehouse.read("deals").count() == 1
-    assert lakehouse.read("deal_status_history").count() == 1
+    assert lakehouse.read("deal_status_history").count() == 2  # submitted, then routed: once
     assert lakehouse.read("raw_documents").filter(F.col("event_id") == deal["event_id"]).count() == 2
 
 
@@ -227,11 +226,12 @@ def test_drafts_are_kept_then_promoted_by_a_later_submission(lakehouse: Lakehous
     ingest(lakehouse, tmp_path)
     assert "tier_count" in rule_names(lakehouse, incomplete["event_id"])  # a full submission is fully checked
     final = deal_by_event(lakehouse, promoted["event_id"])
-    assert (final["id"], final["status"], final["draft_expires_at"]) == (stored["id"], "submitted", None)
+    assert (final["id"], final["status"], final["draft_expires_at"]) == (stored["id"], "under_review", None)
     assert final["submitted_at"] == datetime(2026, 3, 4, 10)
     assert rows(lakehouse, "deal_status_history", "seq", "previous_status", "status") == [
         (1, None, "draft"),
         (2, "draft", "submitted"),
+        (3, "submitted", "under_review"),
     ]
 
 
@@ -247,10 +247,12 @@ def test_a_resubmission_replaces_tiers_and_lines_of_that_deal_only(lakehouse: La
     ingest(lakehouse, tmp_path)
     assert rule_names(lakehouse, too_early["event_id"]) == ["resubmission_allowed"]
 
-    update_rows(
-        lakehouse,
+    lakehouse.merge(  # a reviewer asked for a revision (set directly: this test is about intake)
         lakehouse.spark.createDataFrame([(deal["id"], "revision_requested")], "id BIGINT, status STRING"),
         "deals",
+        ["id"],
+        update_columns=["status"],
+        insert=False,
     )
     again = submission(
         {"tiers": [tier(1, revenue=40_000)]},
@@ -349,7 +351,7 @@ def test_replay_accepts_a_rejected_document_once_its_reference_arrived(lakehouse
     ingest(lakehouse, tmp_path)
     run = replay(lakehouse, [early["event_id"]], RULES)
     assert (run.lines_read, run.accepted, run.rejected) == (1, 1, 0)
-    assert deal_by_event(lakehouse, early["event_id"])["status"] == "submitted"
+    assert deal_by_event(lakehouse, early["event_id"])["status"] == "under_review"
     (row,) = lakehouse.read("rejected_documents").collect()
     assert row["replayed_at"] is not None and row["replay_run_id"] == run.run_id
 
@@ -380,10 +382,10 @@ def test_replay_of_an_unknown_event_is_a_clear_error(lakehouse: Lakehouse):
         replay(lakehouse, ["nope"], RULES)
 
 
-def test_workflow_documents_are_kept_for_the_decide_step(lakehouse: Lakehouse, tmp_path: Path):
+def test_an_action_for_a_deal_not_there_yet_is_rejected_and_replayable(lakehouse: Lakehouse, tmp_path: Path):
     action = envelope("approval_action", reference_number="DEAL-2026-001", action="approve")
     write_jsonl(tmp_path, "1.jsonl", [action])
     run = ingest(lakehouse, tmp_path)
-    assert run.accepted_by_kind == {"approval_action": 1}
-    assert rejected_ids(lakehouse) == set()
+    assert run.rejected_by_kind == {"approval_action": 1}
+    assert "unknown_deal" in rule_names(lakehouse, action["event_id"])
     assert lakehouse.read("raw_documents").count() == 1

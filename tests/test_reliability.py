@@ -1,52 +1,71 @@
 """Faults, concurrency and re-runs: the tables must end as a clean single run leaves them.
 
 The input is the first two sample days (submissions, reference data, decisions, status
-changes, invalid documents) processed by one ``run_pipeline``.
+changes, invalid documents) taken by one ``run``. A run cut at any of its writes, then run
+again, ends like the clean run: the redo journal finishes what was recorded, and what was
+not recorded is decided again from an untouched state.
 """
 
 from __future__ import annotations
 
 import shutil
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from dealdesk.config import BusinessRules
-from dealdesk.intake import ingest_landing
+from dealdesk.errors import DealDeskError
 from dealdesk.lakehouse import FAIL_AT_WRITE, InjectedFault, Lakehouse
-from dealdesk.ledger import LEDGER
-from dealdesk.migrations import MigrationRunner
-from dealdesk.workflow import decisions
+from dealdesk.pipeline import journal
+from dealdesk.runs import JobRun
 from dealdesk.workflow.commands import sample_days
-from dealdesk.workflow.jobs import (
-    LATEST_EVENT,
-    business_clock,
-    decide_pending,
-    monitor_deals,
-    route_deals,
-    run_pipeline,
-)
+from dealdesk.workflow.jobs import LATEST_EVENT, run_pipeline
 from tests import invariants
-from tests.conftest import new_target
-from tests.workflow_builders import snapshot
+from tests.conftest import copy_of
 
 RULES = BusinessRules()
 # Columns that record when or in which run something was processed, not what happened.
 PROCESSING_COLUMNS = {"received_at", "run_id", "rejected_at", "replay_run_id", "taken_at", "processed_at"}
 SEEDED_AT_MIGRATION = {"approval_departments": {"created_at", "updated_at"}}
-JOBS = ("ingest", "route", "decide", "monitor")
+# The runs' own bookkeeping: compared by what it must say, not row by row.
+BOOKKEEPING = {"job_runs", "schema_migrations", "run_journal", "run_lock"}
+
+# Every table write of a clean run, in order (the cut points).
+WRITES = [
+    "MERGE job_runs",
+    "MERGE run_lock",
+    "MERGE raw_documents",
+    "APPEND run_journal",
+    "MERGE users",
+    "MERGE advertisers",
+    "MERGE agencies",
+    "MERGE deal_scoping_requests",
+    "MERGE deal_scoping_requests",
+    "MERGE deals",
+    "MERGE deal_tiers",
+    "MERGE incentive_values",
+    "MERGE deal_approvals",
+    "MERGE approval_actions",
+    "MERGE deal_status_history",
+    "MERGE rejected_documents",
+    "MERGE processed_events",
+    "MERGE landed_files",
+    "MERGE run_journal",
+    "MERGE deals",
+    "MERGE run_lock",
+    "MERGE job_runs",
+]
 
 
 def business_snapshot(lakehouse: Lakehouse) -> dict[str, list[tuple]]:
-    """Every table's rows without the processing-time columns (job_runs and the DDL ledger left out)."""
+    """Every table's rows without the processing-time columns."""
     result = {}
     for table in lakehouse.table_names():
-        if table in ("job_runs", "schema_migrations"):
+        if table in BOOKKEEPING:
             continue
         frame = lakehouse.read(table)
         skip = PROCESSING_COLUMNS | SEEDED_AT_MIGRATION.get(table, set())
@@ -67,14 +86,8 @@ def assert_same_tables(actual: dict[str, list[tuple]], expected: dict[str, list[
     assert not problems, "\n".join(problems)
 
 
-def fresh(home: Path) -> Lakehouse:
-    lakehouse = Lakehouse.open(new_target(home, "rel"))
-    MigrationRunner(lakehouse).migrate()
-    return lakehouse
-
-
-def run(lakehouse: Lakehouse, landing: Path) -> None:
-    run_pipeline(lakehouse, landing, RULES, LATEST_EVENT)
+def run(lakehouse: Lakehouse, landing: Path) -> JobRun:
+    return run_pipeline(lakehouse, landing, RULES, LATEST_EVENT)[0]
 
 
 @pytest.fixture(scope="module")
@@ -88,87 +101,61 @@ def landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @dataclass
 class CleanRun:
     tables: dict[str, list[tuple]]
-    writes: list[tuple[str, str]]  # (job, write) in order
+    writes: list[str]
+    run: JobRun
 
 
 @pytest.fixture(scope="module")
-def clean(landing: Path, lakehouse_home: Path) -> CleanRun:
-    lakehouse = fresh(lakehouse_home)
+def clean(landing: Path, lakehouse_home: Path, prepared_schema: str) -> CleanRun:
+    lakehouse = copy_of(lakehouse_home, prepared_schema, "rel")
     Lakehouse.writes.clear()
-    run(lakehouse, landing)
+    result = run(lakehouse, landing)
     invariants.check(lakehouse)
-    return CleanRun(
-        business_snapshot(lakehouse), list(zip(_jobs_of(Lakehouse.writes), Lakehouse.writes, strict=True))
-    )
+    return CleanRun(business_snapshot(lakehouse), list(Lakehouse.writes), result)
 
 
-def _jobs_of(writes: list[str]) -> Iterator[str]:
-    """Which job made each write: every job writes its job_runs row first and last."""
-    marks = 0
-    for write in writes:
-        job = JOBS[min(marks // 2, len(JOBS) - 1)]
-        if write == "MERGE job_runs":
-            marks += 1
-        yield job
+def test_the_cut_points_are_every_write_of_a_run(clean: CleanRun):
+    assert clean.writes == WRITES
+    assert clean.run.rejected > 0 and clean.run.accepted > 0
+    assert clean.run.lines_read == clean.run.accepted + clean.run.rejected
 
 
-CUT_POINTS = [
-    ("ingest", "MERGE raw_documents"),
-    ("ingest", "MERGE users"),
-    ("ingest", "MERGE deals"),
-    ("ingest", "MERGE deal_tiers"),
-    ("ingest", "MERGE incentive_values"),
-    ("ingest", "MERGE deal_status_history"),
-    ("ingest", "MERGE rejected_documents"),
-    ("ingest", "MERGE processed_events"),
-    ("ingest", "MERGE landed_files"),
-    ("route", "MERGE deal_approvals"),
-    ("route", "MERGE approval_actions"),
-    ("route", "MERGE deals"),
-    ("route", "MERGE deal_status_history"),
-    ("decide", "MERGE deal_approvals"),
-    ("decide", "MERGE approval_actions"),
-    ("decide", "MERGE deals"),
-    ("decide", "MERGE deal_status_history"),
-    ("decide", "MERGE rejected_documents"),
-    ("decide", "MERGE processed_events"),
-    ("monitor", "MERGE deals"),
-]
-
-
-@pytest.mark.parametrize(("job", "write"), CUT_POINTS, ids=[f"{j}-{w.split()[1]}" for j, w in CUT_POINTS])
+@pytest.mark.parametrize(
+    "cut_at", range(1, len(WRITES) + 1), ids=[f"{n}-{w.split()[1]}" for n, w in enumerate(WRITES, 1)]
+)
 def test_a_run_cut_at_a_write_then_run_again_ends_like_a_clean_run(
-    job: str,
-    write: str,
+    cut_at: int,
     clean: CleanRun,
     landing: Path,
     lakehouse_home: Path,
+    prepared_schema: str,
     monkeypatch: pytest.MonkeyPatch,
 ):
-    assert (job, write) in clean.writes, f"the pipeline no longer makes {write} in {job}"
-    cut_at = clean.writes.index((job, write)) + 1
-    lakehouse = fresh(lakehouse_home)
+    lakehouse = copy_of(lakehouse_home, prepared_schema, "cut")
     Lakehouse.writes.clear()
     monkeypatch.setenv(FAIL_AT_WRITE, str(cut_at))
-    with pytest.raises(InjectedFault, match=f"at write {cut_at} \\({write}\\)"):
+    with pytest.raises(InjectedFault, match=f"at write {cut_at} \\({WRITES[cut_at - 1]}\\)"):
         run(lakehouse, landing)
     monkeypatch.delenv(FAIL_AT_WRITE)
     run(lakehouse, landing)
     assert_same_tables(business_snapshot(lakehouse), clean.tables)
     invariants.check(lakehouse)
+    unfinished = lakehouse.read("run_journal").filter(F.col("applied_at").isNull()).count()
+    assert unfinished == 0
 
 
 def test_two_runs_at_the_same_time_lose_and_double_nothing(
-    clean: CleanRun, landing: Path, lakehouse_home: Path
+    clean: CleanRun, landing: Path, lakehouse_home: Path, prepared_schema: str
 ):
-    lakehouse = fresh(lakehouse_home)
+    lakehouse = copy_of(lakehouse_home, prepared_schema, "two")
     failures: list[BaseException] = []
+    results: list[JobRun] = []
     start = threading.Barrier(2)
 
     def worker() -> None:
         try:
             start.wait()
-            run(lakehouse, landing)
+            results.append(run(lakehouse, landing))
         except BaseException as exc:  # reported by the assertion below
             failures.append(exc)
 
@@ -180,101 +167,30 @@ def test_two_runs_at_the_same_time_lose_and_double_nothing(
     assert failures == []
     assert_same_tables(business_snapshot(lakehouse), clean.tables)
     invariants.check(lakehouse)
+    # one run took the files; the other, waiting for the lock, found nothing new
+    assert sorted(r.lines_read for r in results) == [0, clean.run.lines_read]
 
 
-def test_a_decide_run_overtaken_by_another_run_after_its_ledger_read_changes_nothing(
-    clean: CleanRun, landing: Path, lakehouse_home: Path, monkeypatch: pytest.MonkeyPatch
+def test_three_runs_on_the_same_input_leave_every_table_as_the_first(
+    landing: Path, lakehouse_home: Path, prepared_schema: str
 ):
-    """An interleaving two runs at once can produce: run B reads the ledger, then run A decides
-    the same documents and monitors (moving some deals' updated_at on), and only then does B
-    read the deals and decide. B finds A's history rows and must not take them for the marks
-    of a run cut short: deciding again from there would write A's older state back."""
-    lakehouse = fresh(lakehouse_home)
-    ingest_landing(lakehouse, landing, RULES)
-    route_deals(lakehouse, RULES)
-    apply_batch = decisions._KindBatch.apply
-    overtaken = []
-
-    def run_a_first(batch: decisions._KindBatch, events: DataFrame, kind: str) -> None:
-        if not overtaken:
-            overtaken.append(kind)
-            decide_pending(lakehouse, RULES)
-            monitor_deals(lakehouse, RULES, business_clock(lakehouse))
-        apply_batch(batch, events, kind)
-
-    monkeypatch.setattr(decisions._KindBatch, "apply", run_a_first)
-    run_b = decide_pending(lakehouse, RULES)
-    assert overtaken, "run B never reached its batches"
-    assert_same_tables(business_snapshot(lakehouse), clean.tables)
-    decided = lakehouse.read(LEDGER).filter(F.col("kind").isin(*decisions.DECISION_KINDS))
-    applied = decided.filter(F.col("outcome") == "applied").count()
-    assert sum(run_b.accepted_by_kind.values()) == applied
+    lakehouse = copy_of(lakehouse_home, prepared_schema, "three")
+    run(lakehouse, landing)
+    first = business_snapshot(lakehouse)
+    again = [run(lakehouse, landing) for _ in range(2)]
+    assert business_snapshot(lakehouse) == first
+    assert [(r.lines_read, sum(r.rows_merged.values())) for r in again] == [(0, 0), (0, 0)]
 
 
-def test_a_decide_run_that_read_deals_another_run_then_moved_on_writes_nothing_over_them(
-    clean: CleanRun, landing: Path, lakehouse_home: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_live_lease_of_another_run_is_waited_for_then_refused_with_one_line(
+    lakehouse_home: Path, prepared_schema: str
 ):
-    """The other interleaving: run A has written its status changes but not its ledger when
-    run B reads the deals; A then records its ledger and monitors; B writes last. B's rows
-    carry the version B read, which A's monitoring changed: they must not land."""
-    lakehouse = fresh(lakehouse_home)
-    ingest_landing(lakehouse, landing, RULES)
-    route_deals(lakehouse, RULES)
-    a_paused, b_has_read, a_done = threading.Event(), threading.Event(), threading.Event()
-    ledger_writes: list[int] = []
-    record, write = decisions.record_outcomes, decisions._KindBatch.write
-
-    def a_pauses_before_its_last_ledger_write(lh: Lakehouse, rows: DataFrame) -> int:
-        if threading.current_thread().name == "A":
-            ledger_writes.append(1)
-            if len(ledger_writes) == 2:  # actions, then status changes
-                a_paused.set()
-                assert b_has_read.wait(300), "run B never reached its write"
-        return record(lh, rows)
-
-    def b_writes_after_a(batch: decisions._KindBatch, *args, **kwargs) -> None:
-        if threading.current_thread().name == "B":
-            b_has_read.set()
-            assert a_done.wait(300), "run A never finished"
-        write(batch, *args, **kwargs)
-
-    monkeypatch.setattr(decisions, "record_outcomes", a_pauses_before_its_last_ledger_write)
-    monkeypatch.setattr(decisions._KindBatch, "write", b_writes_after_a)
-    failures: list[BaseException] = []
-
-    def run_a() -> None:
-        try:
-            decide_pending(lakehouse, RULES)
-            monitor_deals(lakehouse, RULES, business_clock(lakehouse))
-        except BaseException as exc:  # reported below
-            failures.append(exc)
-        finally:
-            a_paused.set()
-            a_done.set()
-
-    def run_b() -> None:
-        try:
-            assert a_paused.wait(300), "run A never paused"
-            decide_pending(lakehouse, RULES)
-        except BaseException as exc:  # reported below
-            failures.append(exc)
-        finally:
-            b_has_read.set()
-
-    threads = [threading.Thread(target=run_a, name="A"), threading.Thread(target=run_b, name="B")]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert failures == []
-    assert len(ledger_writes) == 2
-    assert_same_tables(business_snapshot(lakehouse), clean.tables)
-
-
-def test_three_runs_on_the_same_input_leave_every_table_as_the_first(landing: Path, lakehouse_home: Path):
-    lakehouse = fresh(lakehouse_home)
-    run(lakehouse, landing)
-    first = snapshot(lakehouse)
-    run(lakehouse, landing)
-    run(lakehouse, landing)
-    assert snapshot(lakehouse) == first
+    lakehouse = copy_of(lakehouse_home, prepared_schema, "lock")
+    journal.acquire(lakehouse, "someone-else")  # a run still holding the lease
+    with pytest.raises(DealDeskError, match=r"another run \(someone-else\) is processing this lakehouse"):
+        journal.acquire(lakehouse, "me", wait_seconds=1)
+    journal.release(lakehouse, "someone-else")
+    journal.acquire(lakehouse, "me", wait_seconds=1)
+    held = lakehouse.read("run_lock").collect()
+    assert [(r["owner"], r["expires_at"] - r["acquired_at"]) for r in held] == [("me", journal.LEASE)]
+    assert timedelta(0) < journal.LEASE

@@ -174,6 +174,7 @@ class Lakehouse:
         update_condition: str | None = None,
         insert: bool = True,
         delete_flagged: bool = False,
+        condition_columns: Sequence[str] = (),
         retries: int = 5,
     ) -> None:
         """MERGE ``source`` into ``table`` on ``keys``: one engine query.
@@ -183,13 +184,14 @@ class Lakehouse:
           a constant of the calling code (never input: values travel in ``source``).
         - ``delete_flagged``: source rows with ``_dealdesk_delete`` true delete the matching row
           (e.g. the tiers a resubmission dropped) and are never inserted.
+        - ``condition_columns``: source columns the conditions read, never inserted.
         A lost concurrent commit is retried.
         """
         target = self.table_name(table)  # validates the table name
         for name in [*keys, *source.columns, *(update_columns or ())]:
             validate_identifier("column", name)
         self._before_write(f"MERGE {table}")
-        columns = [c for c in source.columns if c != DELETE_FLAG]
+        columns = [c for c in source.columns if c != DELETE_FLAG and c not in condition_columns]
         on = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
         clauses = []
         if delete_flagged:

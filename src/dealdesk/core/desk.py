@@ -114,7 +114,7 @@ class Desk:
             self._reject(document, refused.reasons)
             return
         self._ledger(document, APPLIED, reference)
-        if document.event_id in self.state.applied_rejections:
+        if document.event_id in self.state.open_rejections:
             self.effects.replayed.append(document.event_id)
 
     def _reject(self, document: Document, reasons: list[Reason]) -> None:

@@ -166,7 +166,7 @@ class Snapshot:
     highest_reference: dict[int, int] = field(default_factory=dict)  # year -> highest n used
     open_counts: dict[int, int] = field(default_factory=dict)  # user id -> open approvals, all deals
     part_ids: dict[int, dict[str, set[int]]] = field(default_factory=dict)  # deal -> table -> row ids
-    applied_rejections: set[str] = field(default_factory=set)  # events with an open rejection
+    open_rejections: set[str] = field(default_factory=set)  # events with a rejection not replayed yet
 
 
 @dataclass

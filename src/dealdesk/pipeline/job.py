@@ -57,6 +57,7 @@ class Batch:
     envelope_rejects: list[dict[str, Any]] = field(default_factory=list)
     duplicates: Counter[str] = field(default_factory=Counter)
     ledger_known: set[str] = field(default_factory=set)
+    open_rejections: set[str] = field(default_factory=set)
     lines: int = 0
 
 
@@ -162,6 +163,8 @@ def _sort_out(rows: list[dict[str, Any]], batch: Batch, replay_ids: set[str], ru
     for row in chosen.values():
         if row["ledger_outcome"] is not None:
             batch.ledger_known.add(row["event_id"])
+        if row["open_rejection"]:
+            batch.open_rejections.add(row["event_id"])
         document = to_document(row, rules)
         document.replay = row["event_id"] in replay_ids
         batch.documents.append(document)
@@ -254,6 +257,7 @@ def _process(
     moment = business_clock(lakehouse) if as_of == LATEST_EVENT else as_of
     say(f"deciding {len(batch.documents):,} documents")
     snapshot = read_snapshot(lakehouse, batch.documents, rules, moment)  # type: ignore[arg-type]
+    snapshot.open_rejections = batch.open_rejections
     effects = decide(snapshot, batch.documents, rules, moment)  # type: ignore[arg-type]
     for document in batch.envelope_rejects:
         effects.rejected.append({k: document[k] for k in ("event_id", "kind", "source_file", "line_number", "payload")}

@@ -107,32 +107,45 @@ def unfinished(lakehouse: Lakehouse) -> list[RunRecord]:
 
 # -- the lock ---------------------------------------------------------------------------------------
 def acquire(lakehouse: Lakehouse, owner: str, *, wait_seconds: float = 600.0) -> None:
-    """Take the pipeline lease, waiting for a running run to finish (or its lease to expire)."""
+    """Take the pipeline lease, waiting while another run holds it. A lease is free when it was
+    released, has expired, or belongs to a run that has ended (failed, or died after its end)."""
     deadline = time.monotonic() + wait_seconds
     told = False
     while True:
-        now = utc_now()
-        offer = lakehouse.frame(
-            LOCK, [{"name": PIPELINE, "owner": owner, "acquired_at": now, "expires_at": now + LEASE}]
-        )
-        # a new lock row, or an expired one taken over; a live lease of another run is left alone
-        lakehouse.merge(offer, LOCK, ["name"], update_columns=["owner", "acquired_at", "expires_at"],
-                        update_condition="t.expires_at < s.acquired_at")  # fmt: skip
-        held = lakehouse.collect(
-            lakehouse.read(LOCK).filter(F.col("name") == PIPELINE).select("owner", "expires_at")
-        )
-        if held and held[0]["owner"] == owner:
+        holder = _holder(lakehouse)
+        if holder and holder["owner"] == owner:
             return
+        now = utc_now()
+        if not holder or holder["expires_at"] <= now or holder["status"] in ("succeeded", "failed"):
+            offer = [{"name": PIPELINE, "owner": owner, "acquired_at": now, "expires_at": now + LEASE,
+                      "replaces": holder["owner"] if holder else None}]  # fmt: skip
+            frame = lakehouse.frame(LOCK, offer, ["name", "owner", "acquired_at", "expires_at"])
+            frame = frame.withColumn("replaces", F.lit(offer[0]["replaces"]).cast("string"))
+            # only the holder judged free is replaced: of two runs taking it at once, one wins
+            lakehouse.merge(frame, LOCK, ["name"], update_columns=["owner", "acquired_at", "expires_at"],
+                            update_condition="t.owner <=> s.replaces", condition_columns=["replaces"])  # fmt: skip
+            continue
         if time.monotonic() > deadline:
-            holder = held[0] if held else {"owner": "?", "expires_at": "?"}
             raise DealDeskError(
                 f"another run ({holder['owner']}) is processing this lakehouse; its lease ends at "
-                f"{holder['expires_at']} UTC: try again later"
+                f"{holder['expires_at']:%Y-%m-%d %H:%M:%S} UTC: try again later"
             )
         if not told:
             log.warning("another run is processing this lakehouse: waiting for it to finish")
             told = True
         time.sleep(0.5)
+
+
+def _holder(lakehouse: Lakehouse) -> dict[str, Any] | None:
+    """The lock row with its run's status (None when nobody ever took it)."""
+    runs = lakehouse.read("job_runs").select(F.col("run_id").alias("owner"), "status")
+    rows = lakehouse.collect(
+        lakehouse.read(LOCK)
+        .filter(F.col("name") == PIPELINE)
+        .join(runs, "owner", "left")
+        .select("owner", "expires_at", "status")
+    )
+    return rows[0] if rows else None
 
 
 def release(lakehouse: Lakehouse, owner: str) -> None:

@@ -1,13 +1,9 @@
 """The deal status machine and who may move a deal by hand (business rules, section 5).
 
-Each rule exists twice from the same constants: as a plain function (preview, tests)
-and as a Column expression the jobs evaluate over a whole batch.
+Plain functions over plain values: the decision core applies them event by event.
 """
 
 from __future__ import annotations
-
-from pyspark.sql import Column
-from pyspark.sql import functions as F
 
 from dealdesk.config import DEAL_STATUSES, FINAL_STATUSES, STATUS_TRANSITIONS
 
@@ -57,24 +53,3 @@ def manual_change_refusal(role: str | None, department: str | None, current: str
     if new in ROUTING_ONLY_STATUSES:
         return "routing_only"
     return None
-
-
-# -- the same rules as Column expressions --------------------------------------------------
-
-
-def transition_allowed_col(current: Column, new: Column) -> Column:
-    """True when the status machine allows ``current -> new``; false for unknown statuses."""
-    allowed = F.lit(False)
-    for source, targets in STATUS_TRANSITIONS.items():
-        if targets:
-            allowed = allowed | ((current == F.lit(source)) & new.isin(*targets))
-    return F.coalesce(allowed, F.lit(False))
-
-
-def role_may_change_from_col(role: Column, department: Column, current: Column) -> Column:
-    """True when a user of this role and department may move a deal out of ``current`` by hand."""
-    may = F.lit(False)
-    for kind, statuses in MANUAL_CHANGE_FROM.items():
-        who = department == F.lit(LEGAL_DEPARTMENT) if kind == "legal" else role == F.lit(kind)
-        may = may | (F.coalesce(who, F.lit(False)) & current.isin(*statuses))
-    return F.coalesce(may, F.lit(False))
