@@ -21,6 +21,15 @@ NUMBER = re.compile(r"^[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|Infin
 TRUE, FALSE = {"t", "true", "y", "yes", "1"}, {"f", "false", "n", "no", "0"}
 
 
+def obj(value: Any) -> dict[str, Any]:
+    """A JSON object, or an empty one when the document has something else there (rejected anyway)."""
+    return value if isinstance(value, dict) else {}
+
+
+def items(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def raw_text(value: Any) -> str | None:
     """A JSON value as the text the rules see (objects and arrays as JSON text)."""
     if value is None:
@@ -97,7 +106,7 @@ def company_name(value: Any) -> str | None:
 
 # -- rows of each kind --------------------------------------------------------------------------
 def user_row(doc: dict[str, Any], event_id: str, at: datetime) -> dict[str, Any]:
-    user = doc.get("user") or {}
+    user = obj(doc.get("user"))
     email = (raw_text(user.get("email")) or "").strip().lower()
     return {
         "id": ids.user_id(email),
@@ -126,7 +135,7 @@ COMPANY_FIGURES = (
 
 
 def company_row(doc: dict[str, Any], kind: str, event_id: str, at: datetime) -> dict[str, Any]:
-    company = doc.get(kind) or {}
+    company = obj(doc.get(kind))
     name = company_name(company.get("name")) or ""
     row: dict[str, Any] = {
         "id": ids.agency_id(name) if kind == "agency" else ids.advertiser_id(name),
@@ -142,7 +151,7 @@ def company_row(doc: dict[str, Any], kind: str, event_id: str, at: datetime) -> 
 def scoping_row(
     doc: dict[str, Any], event_id: str, at: datetime, warnings: str, rules: BusinessRules
 ) -> dict[str, Any]:
-    request = doc.get("request") or {}
+    request = obj(doc.get("request"))
     start, end = as_date(request.get("term_start_date")), as_date(request.get("term_end_date"))
     term = (
         contract_term(start, end, rules) if start and end else rules.validation.default_contract_term_months
@@ -177,17 +186,17 @@ def scoping_row(
 
 def submission_body(doc: dict[str, Any], rules: BusinessRules) -> dict[str, Any]:
     """What the core needs of a deal submission, and the rows it writes."""
-    deal = doc.get("deal") or {}
+    deal = obj(doc.get("deal"))
     start, end = as_date(deal.get("term_start_date")), as_date(deal.get("term_end_date"))
     given_term = number(deal.get("contract_term"))
     term = contract_term(start, end, rules)
     if term is None:
         term = int(given_term) if given_term is not None else rules.validation.default_contract_term_months
     tiers, lines, categories = [], [], []
-    for tier in doc.get("tiers") or []:
-        tier = tier if isinstance(tier, dict) else {}
+    for tier in items(doc.get("tiers")):
+        tier = obj(tier)
         tier_number = _int(tier.get("tier_number"))
-        incentives = [i if isinstance(i, dict) else {} for i in tier.get("incentives") or []]
+        incentives = [obj(i) for i in items(tier.get("incentives"))]
         first = incentives[0] if incentives else {}
         tiers.append(
             {
