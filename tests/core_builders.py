@@ -359,6 +359,7 @@ DEAL_FIELDS = (
     "submitted_at",
     "draft_expires_at",
     "flow_intelligence",
+    "deal_type",
 )
 
 
@@ -412,6 +413,9 @@ class World:
                 year, n = int(match[1]), int(match[2])
                 shot.highest_reference[year] = max(shot.highest_reference.get(year, 0), n)
         by_id = {deal.id: deal for deal in shot.deals.values()}
+        for row in self.tables["incentive_values"].values():
+            deal = by_id[row["deal_id"]]
+            deal.categories = tuple(sorted({*deal.categories, row["category_id"]}))
         for row in self.tables["deal_status_history"].values():
             deal = by_id[row["deal_id"]]
             deal.last_seq = max(deal.last_seq, row["seq"])
@@ -438,7 +442,7 @@ class World:
         for table in ("deal_tiers", "incentive_values"):
             for row in self.tables[table].values():
                 shot.part_ids.setdefault(row["deal_id"], {}).setdefault(table, set()).add(row["id"])
-        shot.applied_rejections = set(self.tables["rejected_documents"])
+        shot.open_rejections = set(self.tables["rejected_documents"])
         return shot
 
     def write(self, effects: Effects) -> None:

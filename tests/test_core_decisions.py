@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests.core_builders import (
     ADMIN,
     APPROVERS,
@@ -343,7 +341,8 @@ def test_status_changes_follow_the_machine_and_the_roles():
     assert world.rejection_rules(refused["approved with open approvals"]) == ["open_approvals"]
     assert world.rejection_rules(refused["not in the table"]) == ["transition_not_allowed"]
     assert world.rejection_rules(refused["unknown status"]) == ["invalid"]
-    assert (world.status(a), world.status(b), world.status(draft)) == ("negotiating", "lost", "submitted")
+    # the draft submitted by hand is routed at once, like any submission
+    assert (world.status(a), world.status(b), world.status(draft)) == ("negotiating", "lost", "under_review")
     last = effects.history[-1]
     assert (last["status"], last["performed_by"], last["changed_at"]) == ("submitted", uid(SELLER), at(3))
     # Decisions go on while negotiating; the last approval approves the deal.
@@ -369,11 +368,6 @@ def test_a_manual_revision_request_keeps_its_comment_as_the_reason():
     assert (world.status(REF), world.deal(REF)["revision_reason"]) == ("revision_requested", "re-price")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the core routes only on a submission document; a draft moved to submitted by a "
-    "status_change stays in submitted with no approvals (the old engine routed every submitted deal)",
-)
 def test_a_draft_submitted_by_hand_is_routed_like_any_submission():
     world = World()
     world.run([submission(T0, status="draft")])

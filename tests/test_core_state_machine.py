@@ -109,11 +109,14 @@ def test_every_manual_change_of_every_role_through_the_core(person):
             assert effects.history == [] and effects.deals_moved == [], (person, current, new)
             assert [r["outcome"] for r in effects.ledger] == ["rejected"]
             continue
+        routed = [(3, "submitted", "under_review", None, "routed for approval, round 0", at(1))]
         assert [(h["seq"], h["previous_status"], h["status"], h["performed_by"], h["comments"],
                  h["changed_at"]) for h in effects.history] == [
-            (2, current, new, uid(email), "by hand", at(1))
+            (2, current, new, uid(email), "by hand", at(1)),
+            *(routed if new == "submitted" else []),  # a deal submitted by hand is routed
         ], (person, current, new)  # fmt: skip
-        assert [(d["status"], d["last_status_change"]) for d in effects.deals_moved] == [(new, at(1))]
+        final = "under_review" if new == "submitted" else new
+        assert [(d["status"], d["last_status_change"]) for d in effects.deals_moved] == [(final, at(1))]
         assert [(r["outcome"], r["reference_number"]) for r in effects.ledger] == [("applied", REF)]
 
 

@@ -268,6 +268,7 @@ class Desk:
                 deal.revision_count += 1
         deal.deal_value = body["deal_value"]
         deal.priority = body["priority"]
+        deal.deal_type, deal.categories = body.get("deal_type"), tuple(body.get("categories") or ())
         deal.revision_reason = body.get("revision_reason")
         deal.updated_at = at
         deal.changed = True
@@ -282,7 +283,7 @@ class Desk:
         if is_draft:
             self._schedule_draft_expiry(deal)
         else:
-            self._route(deal, body, document)
+            self._route(deal, document)
         return deal.reference_number
 
     def _lookup_warnings(self, body: dict[str, Any]) -> list[Reason]:
@@ -363,13 +364,13 @@ class Desk:
         self.parts[deal.id] = {"deal_tiers": tiers, "incentive_values": lines}
 
     # -- routing ---------------------------------------------------------------------------------
-    def _route(self, deal: Deal, body: dict[str, Any], document: Document) -> None:
+    def _route(self, deal: Deal, document: Document) -> None:
         """A new round of department reviews; the deal moves to under_review."""
         at = document.occurred_at
         self._move(deal, "under_review", None, f"routed for approval, round {deal.revision_count}", document,
                    ROUTING_CHANGE)  # fmt: skip
         departments = routing.stage1_departments(
-            body.get("deal_type"), body.get("categories") or (), self.state.departments, self.rules
+            deal.deal_type, deal.categories, self.state.departments, self.rules
         )
         self.state.approvals[deal.id] = []  # earlier rounds stay as history, outside the batch's state
         for name in departments:
@@ -604,6 +605,9 @@ class Desk:
             deal.revision_reason = body.get("comments") or deal.revision_reason
         with self._counting(deal):
             self._move(deal, new, performer.id, body.get("comments"), document, 1)
+        if new == "submitted":  # a draft submitted by hand is routed like any submission
+            deal.submitted_at = deal.submitted_at or document.occurred_at
+            self._route(deal, document)
         return deal.reference_number
 
     # -- shared checks ---------------------------------------------------------------------------------

@@ -72,6 +72,8 @@ class Deal:
     submitted_at: datetime | None = None
     draft_expires_at: datetime | None = None
     flow_intelligence: str | None = None
+    deal_type: str | None = None
+    categories: tuple[str, ...] = ()  # incentive categories of its lines: which departments review it
     last_seq: int = 0  # the deal's highest deal_status_history.seq
     existed: bool = True  # in the table before this batch
     row: dict[str, Any] | None = None  # the whole row, when a submission in the batch wrote it

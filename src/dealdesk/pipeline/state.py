@@ -41,6 +41,7 @@ DEAL_STATE_COLUMNS = (
     "submitted_at",
     "draft_expires_at",
     "flow_intelligence",
+    "deal_type",
 )
 REFERENCE_PARTS = r"^DEAL-(\d{4})-(\d+)$"
 
@@ -130,17 +131,33 @@ def _read_deals(
         .groupBy("deal_id")
         .agg(F.max("seq").alias("last_seq"))
     )
-    # one query for both: approval rows and each deal's last seq, told apart by a tag
-    both = approvals.select(
-        F.lit("approval").alias("tag"), F.to_json(F.struct(*approvals.columns)).alias("row")
-    ).unionByName(
-        history.select(F.lit("seq").alias("tag"), F.to_json(F.struct("deal_id", "last_seq")).alias("row"))
+    categories = (
+        lakehouse.read("incentive_values")
+        .join(rounds.select("deal_id"), "deal_id", "left_semi")
+        .select("deal_id", F.col("category_id").alias("category"))
+        .distinct()
+    )
+    # one query for all three: approval rows, each deal's last seq and its incentive categories
+    both = (
+        approvals.select(F.lit("approval").alias("tag"), F.to_json(F.struct(*approvals.columns)).alias("row"))
+        .unionByName(
+            history.select(F.lit("seq").alias("tag"), F.to_json(F.struct("deal_id", "last_seq")).alias("row"))
+        )
+        .unionByName(
+            categories.select(
+                F.lit("category").alias("tag"), F.to_json(F.struct("deal_id", "category")).alias("row")
+            )
+        )
     )
     by_id = {deal.id: deal for deal in snapshot.deals.values()}
     for item in lakehouse.collect(both):
         value = json.loads(item["row"])
         if item["tag"] == "seq":
             by_id[value["deal_id"]].last_seq = value["last_seq"]
+            continue
+        if item["tag"] == "category":
+            deal = by_id[value["deal_id"]]
+            deal.categories = tuple(sorted({*deal.categories, value["category"]}))
             continue
         value = {name: value.get(name) for name in APPROVAL_COLUMNS}  # to_json leaves out nulls
         for name in ("due_date", "created_at", "updated_at", "completed_at"):
