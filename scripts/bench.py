@@ -7,11 +7,14 @@
 2. History: the base month's rows are copied back in time, month by month, until the
    lakehouse holds ``--years`` of history (then ``--scale`` times that). Copies get
    their own ids, event ids, reference numbers and times; users and companies are shared.
-3. Peak day: ``--peak-documents`` generated documents are processed end to end
-   (ingest, route, decide, monitor), each step timed; the same lines appended to a plain
-   Delta table give the floor.
+3. Peak day: ``--peak-documents`` generated documents are processed end to end in one run
+   (every document in business-time order), each phase timed, engine queries counted. The
+   honest floor, measured in the same process: reading that day's landing files plus one
+   plain Delta append, per table the run wrote, of the same rows it wrote (taken from the
+   run's journal). The old floor too: one append of the day's lines.
    The engine is restarted before the peak day, as a job run starts its own.
-4. Views: every reporting view queried ``--repeats`` times (median, p95), then by
+4. Backlog: ``--backlog-years`` of generated documents taken by one run on a new lakehouse.
+5. Views: every reporting view queried ``--repeats`` times (median, p95), then by
    ``--clients`` concurrent clients.
 
 Prints a table and writes the figures to bench/results.json. Figures, not assertions.
@@ -31,13 +34,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+from dealdesk import table_types
 from dealdesk.config import load_rules
 from dealdesk.engine import Target, stop_local_engine
 from dealdesk.generator import Mix, generate, peak_day
-from dealdesk.intake import ingest_landing
-from dealdesk.intake.job import highest_reference_numbers
+from dealdesk.intake.landing import new_files
 from dealdesk.lakehouse import Lakehouse
 from dealdesk.migrations import MigrationRunner
+from dealdesk.pipeline import journal
+from dealdesk.pipeline.job import LATEST_EVENT, process
 from dealdesk.workflow import jobs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -123,49 +128,115 @@ def row_counts(lakehouse: Lakehouse) -> dict[str, int]:
 
 
 def highest_numbers(lakehouse: Lakehouse) -> dict[int, int]:
-    rows = highest_reference_numbers(lakehouse.read("deals")).collect()
+    rows = lakehouse.sql(
+        "SELECT year, max(n) AS last_n FROM (SELECT cast(substr(reference_number, 6, 4) AS INT) AS year, "
+        f"cast(substr(reference_number, 11) AS BIGINT) AS n FROM {lakehouse.table_name('deals')}) GROUP BY year"
+    ).collect()
     return {r["year"]: r["last_n"] for r in rows}
 
 
-def time_peak_day(lakehouse: Lakehouse, work: Path, documents: int) -> dict[str, float]:
-    """Process one generated peak day; seconds per step and in all, plus the append floor."""
+# The journal's lists of rows, by the table they go to.
+EFFECT_TABLES = {
+    "deals_new": "deals", "deals_replaced": "deals", "deals_moved": "deals",
+    "approvals_new": "deal_approvals", "approvals_changed": "deal_approvals",
+    "actions": "approval_actions", "history": "deal_status_history", "users": "users",
+    "advertisers": "advertisers", "agencies": "agencies", "scoping_new": "deal_scoping_requests",
+    "scoping_converted": "deal_scoping_requests", "rejected": "rejected_documents", "ledger": "processed_events",
+}  # fmt: skip
+
+
+def honest_floor(lakehouse: Lakehouse, landing: Path, run_id: str) -> float:
+    """Seconds to read the day's landing files and append, per table the run wrote, the rows it
+    wrote to a plain Delta table (no constraints, no MERGE): what any pipeline must at least do."""
+    (record,) = [r for r in _journal(lakehouse) if r.run_id == run_id]
+    rows: dict[str, list[dict]] = {}
+    for name, table in EFFECT_TABLES.items():
+        rows.setdefault(table, []).extend(getattr(record.effects, name))
+    for name in ("parts_new", "parts_replaced"):
+        for table, found in getattr(record.effects, name).items():
+            rows.setdefault(table, []).extend(r for r in found if not r.get("_delete"))
+    rows["landed_files"] = record.landed
+    with Stopwatch() as floor:
+        files, _ = new_files(landing, set())
+        lines = [(f.path, n, line) for f in files for n, line in enumerate(f.lines, start=1)]
+        frames = {
+            "raw_documents": lakehouse.spark.createDataFrame(
+                lines, "source_file STRING, line_number BIGINT, payload STRING"
+            )
+        }
+        for table, found in rows.items():
+            if found:
+                names = [c for c in table_types.column_names(table) if any(c in r for r in found[:1])]
+                frames[table] = lakehouse.frame(
+                    table,
+                    [
+                        {**r, "reasons": str(r.get("reasons"))} if table == "rejected_documents" else r
+                        for r in found
+                    ],
+                    names,
+                )
+        for table, frame in frames.items():
+            scratch = f"bench_floor_{table}"
+            lakehouse.sql(f"DROP TABLE IF EXISTS {lakehouse.table_name(scratch)}").collect()
+            frame.write.format("delta").mode("append").option(
+                "path", lakehouse.table_location(scratch)
+            ).saveAsTable(lakehouse.table_name(scratch))
+    for table in frames:
+        lakehouse.sql(f"DROP TABLE IF EXISTS {lakehouse.table_name(f'bench_floor_{table}')}").collect()
+    return floor.seconds
+
+
+def _journal(lakehouse: Lakehouse) -> list[journal.RunRecord]:
+    rows = lakehouse.collect(lakehouse.read(journal.JOURNAL).select("run_id", "part", "body"))
+    parts: dict[str, list[tuple[int, str]]] = {}
+    for row in rows:
+        parts.setdefault(row["run_id"], []).append((row["part"], row["body"]))
+    return [journal.decode([b for _, b in sorted(found)]) for found in parts.values()]
+
+
+def time_peak_day(lakehouse: Lakehouse, work: Path, documents: int) -> dict[str, object]:
+    """Process one generated peak day in one run; seconds in all and per phase, engine queries,
+    the honest floor and the old single-append floor."""
     rules = load_rules(None)
     folder = work / f"peak-{lakehouse.target.schema}"
     shutil.rmtree(folder, ignore_errors=True)
     generated = peak_day(folder, PEAK_DAY, documents=documents, first_numbers=highest_numbers(lakehouse))
-    ingest_landing(lakehouse, folder / "reference", rules)  # people and companies: not timed
-    steps: dict[str, float] = {}
+    process(lakehouse, rules, job="ingest", landing=folder / "reference")  # people and companies: not timed
     with Stopwatch() as total:
-        for step, action in (
-            ("ingest", lambda: ingest_landing(lakehouse, folder / "peak", rules)),
-            ("route", lambda: jobs.route_deals(lakehouse, rules)),
-            ("decide", lambda: jobs.decide_pending(lakehouse, rules)),
-            ("monitor", lambda: jobs.monitor_deals(lakehouse, rules, jobs.business_clock(lakehouse))),
-        ):
-            with Stopwatch() as watch:
-                action()
-            steps[step] = round(watch.seconds, 3)
+        run = process(lakehouse, rules, landing=folder / "peak", as_of=LATEST_EVENT)
+    floor = honest_floor(lakehouse, folder / "peak", run.run_id)
     lines = [
         (str(path), n, line)
         for path in sorted((folder / "peak").rglob("*.jsonl"))
         for n, line in enumerate(path.read_text().splitlines(), start=1)
     ]
-    floor_table = lakehouse.table_name("bench_append_floor")
-    lakehouse.sql(f"DROP TABLE IF EXISTS {floor_table}").collect()
-    lakehouse.sql(
-        f"CREATE TABLE {floor_table} (source_file STRING, line_number BIGINT, payload STRING) USING DELTA "
-        f"LOCATION '{lakehouse.table_location('bench_append_floor')}'"
-    ).collect()
     frame = lakehouse.spark.createDataFrame(lines, "source_file STRING, line_number BIGINT, payload STRING")
-    with Stopwatch() as floor:
-        lakehouse.append(frame, "bench_append_floor")
-    lakehouse.sql(f"DROP TABLE IF EXISTS {floor_table}").collect()
+    scratch = lakehouse.table_name("bench_append_floor")
+    with Stopwatch() as single:
+        frame.write.format("delta").mode("append").option(
+            "path", lakehouse.table_location("bench_append_floor")
+        ).saveAsTable(scratch)
+    lakehouse.sql(f"DROP TABLE IF EXISTS {scratch}").collect()
     return {
         "seconds": round(total.seconds, 3),
-        "steps": steps,
+        "steps": run.phases,
+        "queries": run.engine_queries,
         "documents": generated.documents,
-        "append_floor_seconds": round(floor.seconds, 3),
+        "honest_floor_seconds": round(floor, 3),
+        "append_floor_seconds": round(single.seconds, 3),
     }
+
+
+def time_backlog(work: Path, home: Path, years: float, deals_per_month: int) -> dict[str, object]:
+    """``years`` of generated documents taken by one run on a new lakehouse."""
+    landing = work / "backlog"
+    generated = generate(landing, years=years, mix=Mix(deals_per_month=deals_per_month))
+    stop_local_engine()
+    lakehouse = fresh_lakehouse(home, "bench_backlog")
+    with Stopwatch() as watch:
+        run = process(lakehouse, load_rules(None), landing=landing, as_of=LATEST_EVENT)
+    return {"seconds": round(watch.seconds, 1), "queries": run.engine_queries, "documents": generated.documents,
+            "phases": run.phases}  # fmt: skip
 
 
 def time_views(lakehouse: Lakehouse, repeats: int, clients: int) -> dict[str, object]:
@@ -204,6 +275,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--peak-documents", type=int, default=10_000, help="documents in the peak day")
     parser.add_argument("--repeats", type=int, default=20, help="runs per view (default 20)")
     parser.add_argument("--clients", type=int, default=20, help="concurrent view clients (default 20)")
+    parser.add_argument(
+        "--backlog-years", type=float, default=1.0, help="backlog taken by one run (default 1)"
+    )
     parser.add_argument("--work", type=Path, default=ROOT / "bench" / ".work", help="scratch folder")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
     args = parser.parse_args(argv)
@@ -212,6 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     args.work.mkdir(parents=True)
     home = args.work / "lakehouse"
     results: dict[str, object] = {
+        "engine": "local",
         "machine_cores": os.cpu_count(),
         "python": sys.version.split()[0],
         "started_at": datetime.now().isoformat(timespec="seconds"),
@@ -259,13 +334,25 @@ def main(argv: list[str] | None = None) -> int:
             "views": views,
         }
 
+    print(f"backlog: {args.backlog_years} year(s) of documents in one run ...", flush=True)
+    backlog = time_backlog(args.work, home, args.backlog_years, args.deals_per_month)
     one, big = runs["1x"], runs[f"{args.scale}x"]
     results.update(
         {
             "peak_day_seconds": one["peak_day"]["seconds"],
             "peak_day_steps": one["peak_day"]["steps"],
             "peak_day_documents": one["peak_day"]["documents"],
+            "peak_day_queries": one["peak_day"]["queries"],
+            "honest_floor_seconds": one["peak_day"]["honest_floor_seconds"],
+            "honest_floor_ratio": round(
+                one["peak_day"]["seconds"] / one["peak_day"]["honest_floor_seconds"], 1
+            ),
             "append_floor_seconds": one["peak_day"]["append_floor_seconds"],
+            "peak_day_queries_10x": big["peak_day"]["queries"],
+            "backlog_year_seconds": backlog["seconds"],
+            "backlog_year_queries": backlog["queries"],
+            "backlog_documents": backlog["documents"],
+            "backlog_phases": backlog["phases"],
             "peak_day_seconds_10x": big["peak_day"]["seconds"],
             "peak_day_steps_10x": big["peak_day"]["steps"],
             "growth_factor_10x": round(big["peak_day"]["seconds"] / one["peak_day"]["seconds"], 2),
@@ -295,12 +382,19 @@ def print_table(results: dict) -> None:
             "",
         ),
         ("peak day documents", results["peak_day_documents"], ""),
-        ("peak day, end to end", f"{results['peak_day_seconds']:.1f} s", "target < 10 s"),
-        ("  per step", results["peak_day_steps"], ""),
-        ("plain Delta append of the same lines", f"{results['append_floor_seconds']:.2f} s", ""),
-        ("peak day / append floor", f"{results['floor_multiple']}x", "target < 5x"),
+        ("peak day, end to end", f"{results['peak_day_seconds']:.1f} s", "target <= 5 s"),
+        ("  per phase", results["peak_day_steps"], ""),
+        ("  engine queries", results["peak_day_queries"], "target <= 50"),
+        ("honest floor (read files + plain appends)", f"{results['honest_floor_seconds']:.2f} s", ""),
+        ("peak day / honest floor", f"{results['honest_floor_ratio']}x", "target <= 8x"),
+        ("single append of the lines (old floor)", f"{results['append_floor_seconds']:.2f} s", ""),
         ("peak day on 10x tables", f"{results['peak_day_seconds_10x']:.1f} s", ""),
-        ("10x cost growth", f"{results['growth_factor_10x']}x", "target <= 1.5x"),
+        ("10x cost growth", f"{results['growth_factor_10x']}x", "target <= 1.3x"),
+        (
+            "year backlog in one run",
+            f"{results['backlog_year_seconds']:.0f} s, {results['backlog_year_queries']} queries",
+            "target < 120 s, <= 50",
+        ),
         (
             "views median / p95",
             f"{results['view_median_ms']} / {results['view_p95_ms']} ms",

@@ -34,6 +34,7 @@ class JobRun:
     lines_read: int = 0
     engine_queries: int = 0
     unreadable: list[str] = field(default_factory=list)  # landing files left for the next run
+    phases: dict[str, float] = field(default_factory=dict)  # seconds per phase of the run
 
     @property
     def accepted(self) -> int:
@@ -55,6 +56,7 @@ class JobRun:
             "rows_merged": dict(sorted((k, v) for k, v in self.rows_merged.items() if v)),
             "seconds": round((_now() - self.started_at).total_seconds(), 2),
             "engine_queries": self.engine_queries,
+            **({"phases": self.phases} if self.phases else {}),
             **({"unreadable_files": self.unreadable} if self.unreadable else {}),
         }
 

@@ -15,6 +15,7 @@ many events a deal has or how many days the files hold.
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -195,6 +196,18 @@ def _update_flags(lakehouse: Lakehouse, rules: BusinessRules, as_of: datetime) -
     lakehouse.merge(changed, "deals", ["id"], update_columns=["flow_intelligence"], insert=False)
 
 
+class _Phases:
+    """Seconds per phase of a run, kept on the run (the benchmark reports them)."""
+
+    def __init__(self, run: JobRun) -> None:
+        self.run, self.last = run, time.perf_counter()
+
+    def done(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.run.phases[phase] = round(self.run.phases.get(phase, 0.0) + now - self.last, 3)
+        self.last = now
+
+
 def process(
     lakehouse: Lakehouse,
     rules: BusinessRules,
@@ -234,6 +247,7 @@ def _process(
     say: Progress,
 ) -> None:
     now = journal.utc_now()
+    clock = _Phases(run)
     batch = Batch()
     files: list[LandedFile] = []
     rows: list[dict[str, Any]] = []
@@ -250,15 +264,19 @@ def _process(
             frame = lakehouse.spark.createDataFrame(chunk, LINE_SCHEMA)
             rows += _parse(lakehouse, frame, rules)
             _land(lakehouse, frame, run, now)
+    clock.done("land")
     earlier = _earlier_pending(lakehouse, [f.path for f in [*files, *made]], replay_ids)
     if earlier is not None:
         rows += _parse(lakehouse, earlier, rules)
     _sort_out(rows, batch, set(replay_ids), rules)
     moment = business_clock(lakehouse) if as_of == LATEST_EVENT else as_of
+    clock.done("pending")
     say(f"deciding {len(batch.documents):,} documents")
     snapshot = read_snapshot(lakehouse, batch.documents, rules, moment)  # type: ignore[arg-type]
     snapshot.open_rejections = batch.open_rejections
+    clock.done("read_state")
     effects = decide(snapshot, batch.documents, rules, moment)  # type: ignore[arg-type]
+    clock.done("decide")
     for document in batch.envelope_rejects:
         effects.rejected.append({k: document[k] for k in ("event_id", "kind", "source_file", "line_number", "payload")}
                                 | {"reasons": document["errors"]})  # fmt: skip
@@ -274,8 +292,10 @@ def _process(
         say("writing")
         journal.write_journal(lakehouse, record)
         run.rows_merged.update(_apply(lakehouse, record))
+    clock.done("write")
     if moment is not None:
         _update_flags(lakehouse, rules, moment)  # type: ignore[arg-type]
+        clock.done("flags")
     run.lines_read += batch.lines
     for kind, count in batch.duplicates.items():
         run.accepted_by_kind[f"{kind} (duplicate)"] += count
