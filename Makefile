@@ -29,7 +29,7 @@ $(STAMP): $(UV) pyproject.toml uv.lock
 env: $(STAMP) ## Create or update the Python 3.12 environment from uv.lock
 
 demo: $(STAMP) ## Build a fresh local lakehouse, load the sample data, run the pipeline and show the result
-	$(VENV)/bin/dealdesk --home $(DEMO_HOME) demo
+	$(VENV)/bin/dealdesk --home $(DEMO_HOME) demo --rebuild
 
 test: $(STAMP) ## Run the lint checks and the test suite on the embedded engine
 	$(VENV)/bin/ruff check src tests scripts

@@ -122,19 +122,17 @@ def test_no_literal_catalog_schema_host_or_email_in_resources(bundle: Bundle):
         assert not re.search(r"(catalog|schema)_name: *[^$ ]", text), name
 
 
-def test_processing_job_runs_the_steps_in_order_on_file_arrival(bundle: Bundle):
+def test_processing_job_runs_the_one_ordered_run_on_file_arrival(bundle: Bundle):
     _, job = bundle.jobs["processing"]
     tasks = {task["task_key"]: task for task in job["tasks"]}
-    assert list(tasks) == ["ingest", "route", "decide", "monitor"]
-    for previous, task in zip(["ingest", "route", "decide"], ["route", "decide", "monitor"], strict=True):
-        assert tasks[task]["depends_on"] == [{"task_key": previous}]
+    assert list(tasks) == ["run"]
     for task in tasks.values():
         parameters = task["python_wheel_task"]["parameters"]
         assert parameters[parameters.index("--engine") + 1] == "databricks"
         assert parameters[parameters.index("--schema") + 1] == "${resources.schemas.deal_desk.name}"
         assert task["max_retries"] >= 1 and task["timeout_seconds"] > 0
         assert task["python_wheel_task"]["parameters"][6] == task["task_key"]
-    assert tasks["ingest"]["python_wheel_task"]["parameters"][-2:] == [
+    assert tasks["run"]["python_wheel_task"]["parameters"][-2:] == [
         "--landing",
         "${resources.volumes.landing.volume_path}",
     ]

@@ -17,6 +17,7 @@ from dealdesk.errors import ConfigurationError, NoLakehouseError, PathError
 from dealdesk.lakehouse import Lakehouse
 from dealdesk.migrations import LEDGER, MigrationRunner
 from dealdesk.output import RUN_FORMATS
+from dealdesk.runs import JobRun
 
 # Options whose empty value would otherwise silently mean the default.
 _NOT_EMPTY = {
@@ -207,3 +208,17 @@ def one_line(exc: BaseException) -> str:
         return described
     text = str(exc).strip()
     return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
+
+
+def unreadable_files_status(runs: list[JobRun]) -> int:
+    """1, with one line on stderr per run, when a run left landing files it could not read."""
+    status = 0
+    for run in runs:
+        if run.unreadable:
+            print(
+                f"error: {len(run.unreadable)} landing file(s) could not be read and were left for the next run "
+                f"(the others were taken): {'; '.join(run.unreadable)}",
+                file=sys.stderr,
+            )
+            status = 1
+    return status

@@ -12,7 +12,13 @@ from pathlib import Path
 
 from pyspark.sql import functions as F
 
-from dealdesk.commands_common import add_run_format, landing_folder, open_to_read, open_to_write
+from dealdesk.commands_common import (
+    add_run_format,
+    landing_folder,
+    open_to_read,
+    open_to_write,
+    unreadable_files_status,
+)
 from dealdesk.config import load_rules
 from dealdesk.errors import DealDeskError
 from dealdesk.intake.job import ingest_landing, replay
@@ -46,8 +52,9 @@ def describe_reasons(reasons_json: str | None) -> str:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     landing = landing_folder(args.landing)
-    print_run(ingest_landing(open_to_write(args), landing, load_rules(args.rules)), args.format)
-    return 0
+    run = ingest_landing(open_to_write(args), landing, load_rules(args.rules))
+    print_run(run, args.format)
+    return unreadable_files_status([run])
 
 
 def cmd_rejects(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ many events a deal has or how many days the files hold.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -196,6 +197,14 @@ def _update_flags(lakehouse: Lakehouse, rules: BusinessRules, as_of: datetime) -
     lakehouse.merge(changed, "deals", ["id"], update_columns=["flow_intelligence"], insert=False)
 
 
+def _progress(message: str) -> None:
+    """Long steps say what they do: on a terminal as they happen, else in the -v log."""
+    if sys.stderr.isatty():
+        print(f"  {message} ...", file=sys.stderr, flush=True)
+    else:
+        log.info(message)
+
+
 class _Phases:
     """Seconds per phase of a run, kept on the run (the benchmark reports them)."""
 
@@ -221,7 +230,7 @@ def process(
 ) -> JobRun:
     """One processing run. ``as_of``: monitoring's business "now" (a time, LATEST_EVENT, or None
     for no monitoring: timers and flags are left for a run that has one)."""
-    say = progress or (lambda message: log.info(message))
+    say = progress or _progress
     start_queries = lakehouse.queries
     with job_run(lakehouse, job) as run:
         journal.acquire(lakehouse, run.run_id)

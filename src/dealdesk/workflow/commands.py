@@ -12,7 +12,13 @@ from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 
-from dealdesk.commands_common import add_run_format, landing_folder, open_to_read, open_to_write
+from dealdesk.commands_common import (
+    add_run_format,
+    landing_folder,
+    open_to_read,
+    open_to_write,
+    unreadable_files_status,
+)
 from dealdesk.config import BusinessRules, load_rules
 from dealdesk.errors import DealDeskError
 from dealdesk.lakehouse import Lakehouse
@@ -92,9 +98,10 @@ def cmd_monitor(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     landing, as_of = landing_folder(args.landing), parse_as_of(args.as_of)
     lakehouse = open_to_write(args)
-    print_runs(jobs.run_pipeline(lakehouse, landing, _rules(args), as_of), args.format)
+    runs = jobs.run_pipeline(lakehouse, landing, _rules(args), as_of)
+    print_runs(runs, args.format)
     _hint_if_stale(lakehouse, as_of)
-    return 0
+    return unreadable_files_status(runs)
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
