@@ -99,6 +99,16 @@ def contract_term(start: date | None, end: date | None, rules: BusinessRules) ->
     return max(math.floor((end - start).days / rules.validation.days_per_month + 0.5), 1)
 
 
+def money(total: float) -> float:
+    """A sum of amounts in USD, in whole cents.
+
+    Sums of two-decimal amounts pick up binary noise (19008.86 + 7811.58 is
+    26820.440000000002), and the embedded engine rewrites such a value to 15 significant
+    digits when a later MERGE updates another column of its row: a stored amount would change
+    with how the documents were batched. Whole cents are what the business counts anyway."""
+    return round(total, 2)
+
+
 def company_name(value: Any) -> str | None:
     trimmed = text(value)
     return " ".join(trimmed.split()) if trimmed else None
@@ -206,7 +216,7 @@ def submission_body(doc: dict[str, Any], rules: BusinessRules) -> dict[str, Any]
                 "category_name": category(first.get("category")),
                 "sub_category_name": text(first.get("sub_category")),
                 "incentive_option": text(first.get("option")),
-                "incentive_value": sum(number(i.get("value")) or 0.0 for i in incentives),
+                "incentive_value": money(sum(number(i.get("value")) or 0.0 for i in incentives)),
                 "incentive_notes": text(first.get("notes")),
             }
         )
@@ -223,7 +233,7 @@ def submission_body(doc: dict[str, Any], rules: BusinessRules) -> dict[str, Any]
                     "notes": text(incentive.get("notes")),
                 }
             )
-    value = sum(t["annual_revenue"] or 0.0 for t in tiers)
+    value = money(sum(t["annual_revenue"] or 0.0 for t in tiers))
     priority = enum(deal.get("priority")) or "medium"
     submitter = (raw_text(doc.get("submitted_by")) or "").strip().lower() or None
     advertiser, agency = text(deal.get("advertiser_name")), text(deal.get("agency_name"))
@@ -264,7 +274,7 @@ def submission_body(doc: dict[str, Any], rules: BusinessRules) -> dict[str, Any]
             "previous_year_revenue": number(deal.get("previous_year_revenue")) or 0.0,
             "previous_year_margin": number(deal.get("previous_year_margin")) or 0.0,
             "deal_value": value,
-            "total_incentive_cost": sum(line["value"] for line in lines),
+            "total_incentive_cost": money(sum(line["value"] for line in lines)),
             "required_approval_level": rules.ladder.level_for(value),
             "priority": priority,
         },
