@@ -1,4 +1,6 @@
-"""Deterministic keys: a row's id is a 64-bit hash of its natural key.
+"""Deterministic keys as Columns, for Spark and SQL code: equal to ``dealdesk.ids`` (tested).
+
+A row's id is a 64-bit hash of its natural key.
 
 A re-run or a concurrent run computes the same id, and a child row can be
 written without reading its parent back. Each table hashes under its own

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from dealdesk import ids
 from dealdesk.config import APPROVAL_ACTIONS, DEAL_STATUSES, DEPARTMENTS, BusinessRules
@@ -245,7 +245,7 @@ class Desk:
                 existed=False,
             )
             self.state.deals[reference] = deal
-            self._history(deal, deal.status, None, self._user_id(body.get("submitter")), None, document,
+            self._history(deal, deal.status, None, self._user_id(body.get("submitter")), None, _cause(document),
                           SUBMISSION_CHANGE)  # fmt: skip
             deal.last_status_change = at
             deal.submitted_at = None if is_draft else at
@@ -256,7 +256,7 @@ class Desk:
         else:
             resubmission = deal.status == "revision_requested"
             if deal.status == "draft" and not is_draft:
-                self._move(deal, "submitted", self._user_id(body.get("submitter")), "draft submitted", document,
+                self._move(deal, "submitted", self._user_id(body.get("submitter")), "draft submitted", _cause(document),
                            SUBMISSION_CHANGE)  # fmt: skip
                 deal.submitted_at = deal.submitted_at or at
                 deal.draft_expires_at = None
@@ -367,7 +367,7 @@ class Desk:
     def _route(self, deal: Deal, document: Document) -> None:
         """A new round of department reviews; the deal moves to under_review."""
         at = document.occurred_at
-        self._move(deal, "under_review", None, f"routed for approval, round {deal.revision_count}", document,
+        self._move(deal, "under_review", None, f"routed for approval, round {deal.revision_count}", _cause(document),
                    ROUTING_CHANGE)  # fmt: skip
         departments = routing.stage1_departments(
             deal.deal_type, deal.categories, self.state.departments, self.rules
@@ -551,7 +551,7 @@ class Desk:
             new_status = "lost"
         if new_status is not None:
             with self._counting(deal):
-                self._move(deal, new_status, performer.id, comments, document, 1)
+                self._move(deal, new_status, performer.id, comments, _cause(document), 1)
 
     def _stage1_complete(self, deal: Deal) -> bool:
         """Every department review of the round approved, and no business approval yet."""
@@ -604,7 +604,7 @@ class Desk:
         if new == "revision_requested":
             deal.revision_reason = body.get("comments") or deal.revision_reason
         with self._counting(deal):
-            self._move(deal, new, performer.id, body.get("comments"), document, 1)
+            self._move(deal, new, performer.id, body.get("comments"), _cause(document), 1)
         if new == "submitted":  # a draft submitted by hand is routed like any submission
             deal.submitted_at = deal.submitted_at or document.occurred_at
             self._route(deal, document)
@@ -647,18 +647,12 @@ class Desk:
         status: str,
         performer: int | None,
         comments: str | None,
-        document: Document | None,
+        cause: Cause,
         change_order: int,
-        *,
-        at: datetime | None = None,
-        event_id: str | None = None,
     ) -> None:
-        at = at or (document.occurred_at if document else deal.updated_at)
-        event_id = event_id or (document.event_id if document else "")
-        self._history(
-            deal, status, deal.status, performer, comments, document, change_order, at=at, event_id=event_id
-        )
-        deal.status, deal.last_status_change, deal.updated_at, deal.changed = status, at, at, True
+        """``deal`` moves to ``status`` because of ``cause``; one history row records it."""
+        self._history(deal, status, deal.status, performer, comments, cause, change_order)
+        deal.status, deal.last_status_change, deal.updated_at, deal.changed = status, cause.at, cause.at, True
 
     def _history(
         self,
@@ -667,14 +661,10 @@ class Desk:
         previous: str | None,
         performer: int | None,
         comments: str | None,
-        document: Document | None,
+        cause: Cause,
         change_order: int,
-        *,
-        at: datetime | None = None,
-        event_id: str | None = None,
     ) -> None:
-        at = at or (document.occurred_at if document else deal.updated_at)
-        event_id = event_id or (document.event_id if document else "")
+        at, event_id = cause
         deal.last_seq += 1
         self.effects.history.append(
             {
@@ -761,7 +751,7 @@ class Desk:
         if deal.status != "draft" or deal.draft_expires_at != at:
             return
         event_id = f"{DRAFT_EXPIRY_EVENT_PREFIX}{deal.reference_number}"
-        self._move(deal, "lost", None, DRAFT_EXPIRED, None, 1, at=at, event_id=event_id)
+        self._move(deal, "lost", None, DRAFT_EXPIRED, Cause(at, event_id), 1)
 
     def _escalate(self, deal: Deal, approval_id: int, at: datetime) -> None:
         approval = next((a for a in self.state.approvals.get(deal.id, []) if a.id == approval_id), None)
@@ -820,6 +810,17 @@ class Desk:
         effects.users = list(self.user_rows.values())
         effects.advertisers = list(self.company_rows["advertiser"].values())
         effects.agencies = list(self.company_rows["agency"].values())
+
+
+class Cause(NamedTuple):
+    """What a change happened because of: its business time and the event (or timer) id."""
+
+    at: datetime
+    event_id: str
+
+
+def _cause(document: Document) -> Cause:
+    return Cause(document.occurred_at, document.event_id)
 
 
 def _stamp(moment: datetime) -> str:
