@@ -196,7 +196,7 @@ def test_a_writing_command_sets_up_a_new_home_and_says_so(tmp_path: Path, capsys
     assert re.fullmatch(rf"new lakehouse at {re.escape(str(home))}: applied \d+ DDL files", notice)
     assert hint.startswith("hint: monitoring ran as of now") and hint.endswith("pass --as-of latest-event")
     steps = [json.loads(line) for line in out.splitlines()]
-    assert [s["job"] for s in steps] == ["ingest", "route", "decide", "monitor"]
+    assert [s["job"] for s in steps] == ["run"]  # one step: every document in business-time order
     assert (steps[0]["lines_read"], steps[0]["accepted"], steps[0]["rejected"]) == (5, 5, 0)
 
     code, out, err = run_cli(capsys, *base, "monitor", "--as-of", "latest-event")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import json
+
 import pytest
 
 from dealdesk.lakehouse import Lakehouse
@@ -151,8 +155,14 @@ def test_not_null_columns(shared_lakehouse: Lakehouse, table: str):
 
 @pytest.mark.parametrize("table", sorted(CONSTRAINTS))
 def test_check_constraints_are_in_the_delta_log(shared_lakehouse: Lakehouse, table: str):
-    properties = shared_lakehouse.table_properties(table)
-    missing = [c for c in CONSTRAINTS[table] if f"delta.constraints.{c}=" not in properties]
+    """Read from the table's own log (what every engine attaching the table reads back)."""
+    configuration: dict[str, str] = {}
+    for commit in sorted(Path(shared_lakehouse.table_location(table), "_delta_log").glob("*.json")):
+        for line in commit.read_text().splitlines():
+            action = json.loads(line)
+            if "metaData" in action:
+                configuration = action["metaData"].get("configuration", {})
+    missing = [c for c in CONSTRAINTS[table] if f"delta.constraints.{c}" not in configuration]
     assert missing == []
 
 

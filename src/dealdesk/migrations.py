@@ -26,6 +26,7 @@ from dealdesk.lakehouse import Lakehouse
 FILE_NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)(\.databricks)?\.sql$")
 PLACEHOLDER = re.compile(r"\$\{([a-z_]+)(?::([a-z_]+))?\}")
 ADD_CHECK = re.compile(r"^ALTER\s+TABLE\s+\S+\s+ADD\s+CONSTRAINT\s+(\w+)\s+CHECK\b", re.IGNORECASE)
+TABLE_CREATED = re.compile(r"CREATE TABLE IF NOT EXISTS \$\{catalog\}\.\$\{schema\}\.(\w+)", re.IGNORECASE)
 CREATE_TABLE = re.compile(
     r"^CREATE\s+TABLE\s+IF\s+NOT\s+EXISTS\s+\$\{catalog\}\.\$\{schema\}\.(\w+)", re.IGNORECASE
 )
@@ -68,6 +69,11 @@ class Migration:
     @property
     def create_table_statements(self) -> list[str]:
         return [s for s in self.statements if CREATE_TABLE.match(s)]
+
+    @property
+    def table_names(self) -> list[str]:
+        """The tables this file creates."""
+        return [m[1] for s in self.create_table_statements if (m := TABLE_CREATED.search(s))]
 
     @property
     def parameter_names(self) -> set[str]:
@@ -298,8 +304,9 @@ class MigrationRunner:
         table with a LOCATION removes the name from the in-memory catalog only (the files
         stay; the next start attaches them again in the same way), and attaching it again
         reads the current log."""
-        for table in self.lakehouse.table_names():
-            self.lakehouse.sql(f"DROP TABLE IF EXISTS {self.lakehouse.table_name(table)}").collect()
+        for migration in self.migrations[1:]:
+            for table in migration.table_names:
+                self.lakehouse.sql(f"DROP TABLE IF EXISTS {self.lakehouse.table_name(table)}").collect()
         self.attach()
 
     def create_views(self) -> None:

@@ -110,7 +110,7 @@ def read_envelopes(lines: DataFrame) -> DataFrame:
     occurred_text = envelope["occurred_at"]
     occurred_at = F.when(
         occurred_text.rlike(ISO_TIMESTAMP),
-        F.expr("try_cast(from_json(payload, 'occurred_at STRING').occurred_at AS TIMESTAMP)"),
+        F.from_json(F.col("payload"), "occurred_at STRING")["occurred_at"].try_cast("timestamp"),
     )
     kind = F.trim(envelope["kind"])
     encoding = F.col("encoding_error") if "encoding_error" in lines.columns else F.lit(None).cast("string")

@@ -282,8 +282,11 @@ def submission_body(doc: dict[str, Any], rules: BusinessRules) -> dict[str, Any]
 
 
 def _int(value: Any) -> int | None:
-    parsed = number(value)
-    return int(parsed) if parsed is not None and math.isfinite(parsed) and parsed == int(parsed) else None
+    """A whole number written as one: 2 or "2" (as the rules read it, "2.0" is not a stage)."""
+    if isinstance(value, bool | float):
+        return None
+    trimmed = text(value)
+    return int(trimmed) if trimmed is not None and re.fullmatch(r"[+-]?\d+", trimmed) else None
 
 
 def action_body(doc: dict[str, Any]) -> dict[str, Any]:

@@ -144,8 +144,12 @@ def _earlier_pending(
         [(r["source_file"], r["line_number"]) for r in latest.values()],
         "source_file STRING, line_number BIGINT",
     )
-    return raw.join(found, ["source_file", "line_number"], "left_semi").select(
-        "source_file", "line_number", "payload"
+    payloads = lakehouse.read("raw_documents").select("source_file", "line_number", "payload")
+    rows = lakehouse.collect(payloads.join(found, ["source_file", "line_number"], "left_semi"))
+    # parsed from plain rows, as landed lines are (the embedded engine cannot resolve the parse
+    # projections over a table read: "No field named ...payload")
+    return lakehouse.spark.createDataFrame(
+        [(r["source_file"], r["line_number"], r["payload"], None) for r in rows], LINE_SCHEMA
     )
 
 
