@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyspark.sql import functions as F
 
-from dealdesk.config import WORKFLOW_KINDS, BusinessRules
+from dealdesk.config import BusinessRules
 from dealdesk.intake import ingest_landing
 from dealdesk.lakehouse import Lakehouse
 from dealdesk.migrations import MigrationRunner
@@ -112,17 +112,12 @@ def test_every_document_ends_accepted_or_rejected_with_reasons(
         r["event_id"]: json.loads(r["reasons"])
         for r in fuzz_lakehouse.read("rejected_documents").filter(F.col("event_id").isin(ids)).collect()
     }
-    # workflow documents (a kind mutated to approval_action) are accepted by being kept for decide
-    workflow = {
-        r["event_id"]
-        for r in fuzz_lakehouse.read("raw_documents")
-        .filter(F.col("event_id").isin(ids) & F.col("kind").isin(*WORKFLOW_KINDS))
-        .collect()
-    }
     applied = {
         r["event_id"]
-        for r in fuzz_lakehouse.read("processed_events").filter(F.col("event_id").isin(ids)).collect()
-    } | (workflow - set(rejected))
+        for r in fuzz_lakehouse.read("processed_events")
+        .filter(F.col("event_id").isin(ids) & (F.col("outcome") == "applied"))
+        .collect()
+    }
     kept = {
         r["event_id"]
         for r in fuzz_lakehouse.read("raw_documents").filter(F.col("event_id").isin(ids)).collect()
