@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+import pyarrow as pa
+
 from dealdesk import table_types
 from dealdesk.config import load_rules
 from dealdesk.engine import Target, stop_local_engine
@@ -166,15 +168,10 @@ def honest_floor(lakehouse: Lakehouse, landing: Path, run_id: str) -> float:
         }
         for table, found in rows.items():
             if found:
-                names = [c for c in table_types.column_names(table) if any(c in r for r in found[:1])]
-                frames[table] = lakehouse.frame(
-                    table,
-                    [
-                        {**r, "reasons": str(r.get("reasons"))} if table == "rejected_documents" else r
-                        for r in found
-                    ],
-                    names,
-                )
+                names = [c for c in table_types.column_names(table) if any(c in r for r in found)]
+                schema = pa.schema([f.with_nullable(True) for f in table_types.arrow_schema(table, names)])
+                plain = [{n: (str(r.get(n)) if n == "reasons" else r.get(n)) for n in names} for r in found]
+                frames[table] = lakehouse.spark.createDataFrame(pa.Table.from_pylist(plain, schema=schema))
         for table, frame in frames.items():
             scratch = f"bench_floor_{table}"
             lakehouse.sql(f"DROP TABLE IF EXISTS {lakehouse.table_name(scratch)}").collect()

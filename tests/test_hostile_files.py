@@ -96,3 +96,19 @@ def test_an_unreadable_file_is_named_left_for_the_next_run_and_the_rest_is_taken
     assert main([*options, "run", "--landing", str(landing), "--as-of", "latest-event"]) == 0
     assert fresh_lakehouse.read("users").count() == 2
     assert fresh_lakehouse.read("landed_files").count() == 2
+
+
+@pytest.mark.parametrize("depth", [150, 300])
+def test_a_document_nested_too_deep_gets_the_true_reason_and_keeps_its_event_id(
+    depth: int, fresh_lakehouse: Lakehouse, tmp_path: Path
+):
+    document = json.loads(user_line(1))
+    line = json.dumps(document)[:-1] + ', "extra": ' + "[" * depth + "]" * depth + "}"
+    (tmp_path / "a.jsonl").write_text(user_line(2) + "\n" + line + "\n")
+    run = ingest_landing(fresh_lakehouse, tmp_path, RULES)
+    assert (run.lines_read, run.accepted, run.rejected) == (2, 1, 1)
+    (stored,) = fresh_lakehouse.read("rejected_documents").collect()
+    assert stored["event_id"] == "user-1" and stored["payload"] == line
+    assert [(r["rule"], r["value"]) for r in json.loads(stored["reasons"])] == [
+        ("nesting_depth", str(depth + 1))
+    ]

@@ -10,7 +10,8 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from dealdesk.config import DOCUMENT_KINDS
-from dealdesk.rules import failure, gather
+from dealdesk.intake.landing import NESTING_LIMIT
+from dealdesk.rules import REASONS_TYPE, failure, gather
 
 RAW_COLUMNS = (
     "event_id",
@@ -164,6 +165,27 @@ def read_envelopes(lines: DataFrame) -> DataFrame:
             F.lit(None),
         )
     )
+    if "nesting" in lines.columns:
+        # a line nested deeper than the reader's limit: one true reason, and the event_id the
+        # landing step read from its text (the engine's reader would misread the line)
+        too_deep = F.col("nesting").isNotNull()
+        nesting = gather(
+            failure(
+                too_deep,
+                "line",
+                "nesting_depth",
+                F.concat(
+                    F.lit("the document is nested "),
+                    F.col("nesting").cast("string"),
+                    F.lit(f" levels deep; at most {NESTING_LIMIT} are read"),
+                ),
+                F.col("nesting"),
+            )
+        )
+        errors = F.when(too_deep, nesting).otherwise(errors)
+        warnings = F.when(too_deep, F.array().cast(REASONS_TYPE)).otherwise(warnings)
+        is_object = is_object & ~too_deep
+        derived_id = F.coalesce(F.col("event_id_hint"), derived_id)
     return lines.select(
         F.when(is_object & (event_id != ""), event_id).otherwise(derived_id).alias("event_id"),
         F.when(is_object, kind).alias("kind"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +14,10 @@ log = logging.getLogger(__name__)
 
 LANDING_PATTERNS = ("*.jsonl", "*.json", "*.ndjson")
 BOM = b"\xef\xbb\xbf"
+# Documents are a few levels deep; the engine's JSON reader misreads lines nested past ~128
+# levels, so deeper lines are rejected here with the true reason (and their event_id kept).
+NESTING_LIMIT = 64
+EVENT_ID = re.compile(r'"event_id"\s*:\s*"([^"\\]{1,200})"')
 
 
 @dataclass(frozen=True)
@@ -23,6 +28,8 @@ class LandedFile:
     lines: tuple[str, ...]
     # line number -> where its bytes stop being UTF-8 ("byte 12"): kept as text, rejected
     encoding_errors: dict[int, str] | None = None
+    # line number -> (nesting depth, event_id read from the text) for lines nested too deep
+    too_deep: dict[int, tuple[int, str | None]] | None = None
 
 
 def find_files(landing: Path) -> list[Path]:
@@ -50,7 +57,7 @@ def read_file(path: Path) -> LandedFile:
         raw_lines = raw_lines[:-1]
     if raw_lines and raw_lines[0].startswith(BOM):  # a byte-order mark is no part of the document
         raw_lines[0] = raw_lines[0][len(BOM) :]
-    lines, problems = [], {}
+    lines, problems, deep = [], {}, {}
     for number, raw in enumerate(raw_lines, start=1):
         raw = raw.removesuffix(b"\r")
         try:
@@ -59,9 +66,43 @@ def read_file(path: Path) -> LandedFile:
             # kept with the bad bytes written out as \\xNN, and rejected: never silently replaced
             lines.append(raw.decode("utf-8", errors="backslashreplace"))
             problems[number] = f"byte {exc.start}"
+        line = lines[-1]
+        if (
+            line.count("[") + line.count("{") > NESTING_LIMIT
+            and (depth := nesting_depth(line)) > NESTING_LIMIT
+        ):
+            found = EVENT_ID.search(line)
+            deep[number] = (depth, found.group(1).strip() if found else None)
     return LandedFile(
-        str(path.resolve()), len(data), hashlib.sha256(data).hexdigest(), tuple(lines), problems or None
+        str(path.resolve()),
+        len(data),
+        hashlib.sha256(data).hexdigest(),
+        tuple(lines),
+        problems or None,
+        deep or None,
     )
+
+
+def nesting_depth(line: str) -> int:
+    """The deepest nesting of JSON arrays and objects in a line (brackets inside strings ignored)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in line:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
 
 
 def new_files(landing: Path, taken_checksums: set[str]) -> tuple[list[LandedFile], list[str]]:

@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 
 LATEST_EVENT = "latest-event"
 CHUNK_BYTES = 16 * 1024 * 1024  # landing text sent to the engine per message, well under its limit
-LINE_SCHEMA = "source_file STRING, line_number BIGINT, payload STRING, encoding_error STRING"
+LINE_SCHEMA = "source_file STRING, line_number BIGINT, payload STRING, encoding_error STRING, nesting INT, event_id_hint STRING"
 RAW_KEY = ["source_file", "line_number", "event_id", "payload"]
 
 Progress = Callable[[str], None]
@@ -63,19 +63,24 @@ class Batch:
     lines: int = 0
 
 
-def _chunks(files: list[LandedFile]) -> list[list[tuple[str, int, str, str | None]]]:
-    """The non-blank lines of the files, in chunks of at most about CHUNK_BYTES."""
-    chunks: list[list[tuple[str, int, str, str | None]]] = [[]]
+Line = tuple[str, int, str, str | None, int | None, str | None]
+
+
+def _chunks(files: list[LandedFile]) -> list[list[Line]]:
+    """The non-blank lines of the files (with what reading them found), in chunks of at most
+    about CHUNK_BYTES."""
+    chunks: list[list[Line]] = [[]]
     size = 0
     for landed in files:
-        problems = landed.encoding_errors or {}
+        problems, deep = landed.encoding_errors or {}, landed.too_deep or {}
         for number, line in enumerate(landed.lines, start=1):
             if not line.strip():
                 continue
             if size > CHUNK_BYTES:
                 chunks.append([])
                 size = 0
-            chunks[-1].append((landed.path, number, line, problems.get(number)))
+            depth, hint = deep.get(number, (None, None))
+            chunks[-1].append((landed.path, number, line, problems.get(number), depth, hint))
             size += len(line) + 64
     return [c for c in chunks if c]
 
@@ -149,7 +154,7 @@ def _earlier_pending(
     # parsed from plain rows, as landed lines are (the embedded engine cannot resolve the parse
     # projections over a table read: "No field named ...payload")
     return lakehouse.spark.createDataFrame(
-        [(r["source_file"], r["line_number"], r["payload"], None) for r in rows], LINE_SCHEMA
+        [(r["source_file"], r["line_number"], r["payload"], None, None, None) for r in rows], LINE_SCHEMA
     )
 
 
