@@ -34,7 +34,7 @@ def open_lakehouse(target: Target) -> Lakehouse:
 
 
 def target_of(args: argparse.Namespace) -> Target:
-    return Target.from_options(args.engine, args.catalog, args.schema, args.home, args.profile)
+    return Target.from_options(args.engine, args.catalog, args.schema, args.home, args.profile, args.remote)
 
 
 def ddl_parameters(args: argparse.Namespace) -> dict[str, str]:
@@ -83,7 +83,7 @@ def cmd_tables(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     target = target_of(args)
     if not target.is_local:
-        raise DealDeskError("demo builds a fresh local lakehouse: use --engine local")
+        raise DealDeskError("demo builds a fresh local lakehouse: use --engine local or spark")
     if target.home.exists():
         shutil.rmtree(target.home)
     print(f"Building a fresh lakehouse in {target.home}", flush=True)
@@ -126,7 +126,15 @@ def build_parser() -> argparse.ArgumentParser:
         prog="dealdesk", description="Deal Desk lakehouse: Delta tables and jobs for deal approvals."
     )
     parser.add_argument("--version", action="version", version=f"dealdesk {__version__}")
-    parser.add_argument("--engine", choices=ENGINES, help="local (embedded, default) or databricks")
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        help="local (embedded, default), spark (local Apache Spark + Delta Lake: make spark-env), "
+        "remote (a Spark Connect server, see --remote) or databricks (env DEALDESK_ENGINE)",
+    )
+    parser.add_argument(
+        "--remote", metavar="sc://HOST:PORT", help="Spark Connect URL for --engine remote (env SPARK_REMOTE)"
+    )
     parser.add_argument("--catalog", help="catalog name (env DEALDESK_CATALOG, default main)")
     parser.add_argument("--schema", help="schema name (env DEALDESK_SCHEMA, default deal_desk)")
     parser.add_argument("--home", help="local lakehouse folder (env DEALDESK_HOME, default ./.dealdesk)")
