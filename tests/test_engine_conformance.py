@@ -188,14 +188,15 @@ def test_spark_server_dies_with_its_owner(engine: str, tmp_path: Path):
             "import sys, time\n"
             "from dealdesk.engine import Target, spark_session, spark_server\n"
             f"spark_session(Target(engine='spark', home={str(tmp_path)!r})).sql('SELECT 1').collect()\n"
-            "print(spark_server().process.pid, flush=True)\n"
+            "print(spark_server().process.pid, spark_server().workdir, flush=True)\n"
             "time.sleep(600)\n",
         ],
         stdout=subprocess.PIPE,
         text=True,
     )
     try:
-        group = int(owner.stdout.readline())
+        pid, workdir = owner.stdout.readline().split()
+        group = int(pid)
         os.killpg(group, 0)  # the server's process group is alive
     finally:
         owner.kill()
@@ -205,10 +206,12 @@ def test_spark_server_dies_with_its_owner(engine: str, tmp_path: Path):
         try:
             os.killpg(group, 0)
         except ProcessLookupError:
-            return
+            break
         time.sleep(0.5)
-    os.killpg(group, signal.SIGKILL)
-    pytest.fail("the Spark server outlived its owner by a minute")
+    else:
+        os.killpg(group, signal.SIGKILL)
+        pytest.fail("the Spark server outlived its owner by a minute")
+    assert not Path(workdir).exists()  # the watchdog removed the server's scratch folder
 
 
 # -- engine selection, without a server --------------------------------------------------------------

@@ -173,7 +173,7 @@ class SparkServer:
         self.port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SPARK_", "PYSPARK_"))}
         env.update(SPARK_HOME=str(self.tools.spark_home), SPARK_LOCAL_IP="127.0.0.1")
-        watchdog = [sys.executable, "-m", "dealdesk.spark_server", str(os.getpid()), "--"]
+        watchdog = [sys.executable, "-m", "dealdesk.spark_server", str(os.getpid()), str(self.workdir), "--"]
         began = time.monotonic()
         with open(self.workdir / "server.log", "wb") as log:
             self.process = subprocess.Popen(
@@ -246,8 +246,11 @@ def _die_with_parent() -> None:
             ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def watch(owner: int, command: list[str]) -> int:
-    """Run ``command`` and end it when ``owner`` (the engine's process) is gone or a signal arrives."""
+def watch(owner: int, workdir: Path, command: list[str]) -> int:
+    """Run ``command`` and end it when ``owner`` (the engine's process) is gone or a signal arrives.
+
+    When the owner died, nobody else removes the server's scratch folder: the watchdog does.
+    """
     # No PR_SET_PDEATHSIG here: it fires when the owner's *thread* that started us ends, and a
     # library cannot know which thread that is. The parent pid changes only when the process dies.
     if os.getppid() != owner:  # the owner died before we got here
@@ -264,17 +267,23 @@ def watch(owner: int, command: list[str]) -> int:
     signal.signal(signal.SIGTERM, end)
     signal.signal(signal.SIGINT, end)
     signal.signal(signal.SIGHUP, end)
+    orphaned = False
     while True:
         try:
-            return child.wait(timeout=0.5)
+            code = child.wait(timeout=0.5)
+            break
         except subprocess.TimeoutExpired:
             if os.getppid() != owner:
+                orphaned = True
                 end(signal.SIGTERM, None)
             if deadline and time.monotonic() > deadline[0]:
                 child.kill()
+    if orphaned and workdir.name.startswith("dealdesk-spark-"):
+        shutil.rmtree(workdir, ignore_errors=True)
+    return code
 
 
 if __name__ == "__main__":
-    # python -m dealdesk.spark_server OWNER_PID -- COMMAND...
+    # python -m dealdesk.spark_server OWNER_PID WORKDIR -- COMMAND...
     separator = sys.argv.index("--")
-    sys.exit(watch(int(sys.argv[1]), sys.argv[separator + 1 :]))
+    sys.exit(watch(int(sys.argv[1]), Path(sys.argv[2]), sys.argv[separator + 1 :]))
