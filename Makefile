@@ -7,14 +7,17 @@ TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 VENV := .venv
 STAMP := $(VENV)/.synced
+# The Apache Spark engine's tools (Spark server environment, Delta jars): versions in engines/spark.toml.
+SPARK_TOOLS := $(TOOLS)/spark
+SPARK_READY := $(SPARK_TOOLS)/engine.json
 DEMO_HOME ?= .dealdesk/demo
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help env demo test lint format check lock bench clean
+.PHONY: help env spark-env demo test test-spark lint format check lock bench clean
 
 help: ## Show the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(UV):
 	@py=$$(scripts/find-python312) || exit 1; \
@@ -28,13 +31,22 @@ $(STAMP): $(UV) pyproject.toml uv.lock
 
 env: $(STAMP) ## Create or update the Python 3.12 environment from uv.lock
 
+$(SPARK_READY): $(UV) engines/spark.toml scripts/spark_env.py
+	@py=$$(scripts/find-python312) || exit 1; \
+	$(TOOLS)/bin/python scripts/spark_env.py --dir $(SPARK_TOOLS) --uv $(UV) --python "$$py"
+
+spark-env: $(SPARK_READY) ## Set up the Apache Spark engine (needs Java 17 and Maven): Spark 4.0 and Delta Lake jars
+
 demo: $(STAMP) ## Build a fresh local lakehouse, load the sample data, run the pipeline and show the result
 	$(VENV)/bin/dealdesk --home $(DEMO_HOME) demo --rebuild
 
-test: $(STAMP) ## Run the lint checks and the test suite on the embedded engine
+test: $(STAMP) $(SPARK_READY) ## Run the lint checks and the test suite (conformance tests on both engines)
 	$(VENV)/bin/ruff check src tests scripts
 	$(VENV)/bin/ruff format --check src tests scripts
 	$(VENV)/bin/pytest
+
+test-spark: $(STAMP) $(SPARK_READY) ## Run only the engine conformance tests (embedded and Spark)
+	$(VENV)/bin/pytest -m conformance
 
 lint: $(STAMP) ## Lint only
 	$(VENV)/bin/ruff check src tests scripts

@@ -205,7 +205,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     shown = args.home or str(DEMO_HOME)
     target = replace(target_of(args), home=Path(shown))  # target_of checks the options
     if not target.is_local:
-        raise DealDeskError("demo builds a fresh local lakehouse: use --engine local")
+        raise DealDeskError("demo builds a fresh local lakehouse: use --engine local or spark")
     prepare_demo_home(target, args.rebuild, shown)
     print(f"Building a fresh lakehouse in {target.home}", flush=True)
     lakehouse = Lakehouse.open(target)
@@ -251,7 +251,15 @@ def build_parser() -> argparse.ArgumentParser:
         prog="dealdesk", description="Deal Desk lakehouse: Delta tables and jobs for deal approvals."
     )
     parser.add_argument("--version", action="version", version=f"dealdesk {__version__}")
-    parser.add_argument("--engine", choices=ENGINES, help="local (embedded, default) or databricks")
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        help="local (embedded, default), spark (local Apache Spark + Delta Lake: make spark-env), "
+        "remote (a Spark Connect server, see --remote) or databricks (env DEALDESK_ENGINE)",
+    )
+    parser.add_argument(
+        "--remote", metavar="sc://HOST:PORT", help="Spark Connect URL for --engine remote (env SPARK_REMOTE)"
+    )
     parser.add_argument("--catalog", help="catalog name (env DEALDESK_CATALOG, default main)")
     parser.add_argument("--schema", help="schema name (env DEALDESK_SCHEMA, default deal_desk)")
     parser.add_argument(

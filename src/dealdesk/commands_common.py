@@ -35,7 +35,9 @@ def target_of(args: argparse.Namespace) -> Target:
         value = getattr(args, option, None)
         if value is not None and not value.strip():
             raise ConfigurationError(f"--{option} is empty: give {wanted}, or leave the option out")
-    return Target.from_options(args.engine, args.catalog, args.schema, args.home, args.profile)
+    return Target.from_options(
+        args.engine, args.catalog, args.schema, args.home, args.profile, getattr(args, "remote", None)
+    )
 
 
 def command_prefix(target: Target) -> str:

@@ -71,7 +71,8 @@ class Lakehouse:
     # -- names ---------------------------------------------------------------
     @property
     def schema_name(self) -> str:
-        return f"`{self.target.catalog}`.`{self.target.schema}`"
+        # sql_catalog: the lakehouse's catalog, except on Spark, whose Delta catalog is spark_catalog
+        return f"`{self.target.sql_catalog}`.`{self.target.schema}`"
 
     def table_name(self, table: str) -> str:
         return f"{self.schema_name}.`{validate_identifier('table', table)}`"
@@ -139,9 +140,13 @@ class Lakehouse:
         return next((row["data_type"] for row in rows if row["col_name"] == "Table Properties"), "")
 
     def use_schema(self) -> None:
-        """Make unqualified names resolve to this lakehouse (analysts' queries)."""
-        self.sql(f"USE CATALOG `{self.target.catalog}`")
-        self.sql(f"USE SCHEMA `{self.target.schema}`")
+        """Make unqualified names resolve to this lakehouse (analysts' queries).
+
+        Through the catalog API: Spark has no ``USE CATALOG`` (a parse error) and the local engine
+        reads ``USE SCHEMA cat.schema`` as a two-part schema name; the API means the same everywhere.
+        """
+        self.spark.catalog.setCurrentCatalog(self.target.sql_catalog)
+        self.spark.catalog.setCurrentDatabase(self.target.schema)
 
     # -- writes --------------------------------------------------------------
     @contextmanager

@@ -185,8 +185,8 @@ def render(
 
     def substitute(match: re.Match[str]) -> str:
         key, arg = match[1], match[2]
-        if key == "catalog":
-            return f"`{lakehouse.target.catalog}`"
+        if key == "catalog":  # the name SQL uses: spark_catalog on Spark (docs/engines.md)
+            return f"`{lakehouse.target.catalog if for_databricks else lakehouse.target.sql_catalog}`"
         if key == "schema":
             return f"`{lakehouse.target.schema}`"
         if key == "schema_location":
@@ -266,13 +266,26 @@ class MigrationRunner:
         if self.lakehouse.target.is_local:
             for migration in self.migrations[1:]:
                 if migration.version in applied:
-                    # CREATE ... IF NOT EXISTS over an existing location registers the table;
-                    # data, constraints and defaults come back from the Delta log.
                     for statement in migration.create_table_statements:
-                        self.lakehouse.sql(render(statement, self.lakehouse))
+                        self._reattach(statement)
         if all(m.version in applied for m in self.migrations if self._applies_here(m)):
             self.create_views()  # a schema with pending files gets its views after migrate
         return applied
+
+    def _reattach(self, statement: str) -> None:
+        """Register an applied table from its Delta log: data, constraints and defaults come back.
+
+        Without a column list: Spark refuses a CREATE whose columns have DEFAULTs over an existing
+        table (DELTA_CREATE_TABLE_SCHEME_MISMATCH), and the log holds the schema anyway. A table
+        whose folder is gone is created anew from the full statement.
+        """
+        table = CREATE_TABLE.match(statement)[1]  # type: ignore[index]  # create_table_statements matched it
+        location = self.lakehouse.table_location(table)
+        if (Path(location) / "_delta_log").is_dir():
+            name = self.lakehouse.table_name(table)
+            self.lakehouse.sql(f"CREATE TABLE IF NOT EXISTS {name} USING DELTA LOCATION '{location}'")
+        else:
+            self.lakehouse.sql(render(statement, self.lakehouse))
 
     def pending(self) -> list[Migration]:
         applied = self.attach()
@@ -290,7 +303,7 @@ class MigrationRunner:
                 self._apply(migration)
                 report.applied.append(migration.name)
         if report.applied:
-            if self.lakehouse.target.is_local:
+            if self.lakehouse.target.engine == "local":
                 self._register_again()
             self.create_views()
         return report
