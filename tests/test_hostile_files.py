@@ -112,3 +112,10 @@ def test_a_document_nested_too_deep_gets_the_true_reason_and_keeps_its_event_id(
     assert [(r["rule"], r["value"]) for r in json.loads(stored["reasons"])] == [
         ("nesting_depth", str(depth + 1))
     ]
+
+
+def test_blank_lines_are_skipped_and_not_counted(fresh_lakehouse: Lakehouse, tmp_path: Path):
+    (tmp_path / "a.jsonl").write_text(user_line(1) + "\n\n   \n" + user_line(2) + "\n")
+    run = ingest_landing(fresh_lakehouse, tmp_path, RULES)
+    assert run.lines_read == 2 == fresh_lakehouse.read("raw_documents").count()
+    assert [r["line_count"] for r in fresh_lakehouse.read("landed_files").collect()] == [2]

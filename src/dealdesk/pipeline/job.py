@@ -301,7 +301,7 @@ def _process(
     for message in effects.warnings:
         log.warning(message)
     landed = [
-        {"path": f.path, "size_bytes": f.size_bytes, "sha256": f.sha256, "line_count": len(f.lines),
+        {"path": f.path, "size_bytes": f.size_bytes, "sha256": f.sha256, "line_count": sum(1 for line in f.lines if line.strip()),
          "run_id": run.run_id, "taken_at": now}
         for f in files
     ]  # fmt: skip
