@@ -14,7 +14,7 @@ import pytest
 
 from dealdesk.cli import main
 from dealdesk.config import BusinessRules
-from dealdesk.intake import ingest_landing
+from dealdesk.intake import ingest_landing, replay
 from dealdesk.lakehouse import Lakehouse
 
 RULES = BusinessRules()
@@ -112,3 +112,35 @@ def test_a_document_nested_too_deep_gets_the_true_reason_and_keeps_its_event_id(
     assert [(r["rule"], r["value"]) for r in json.loads(stored["reasons"])] == [
         ("nesting_depth", str(depth + 1))
     ]
+
+
+def test_blank_lines_are_skipped_and_not_counted(fresh_lakehouse: Lakehouse, tmp_path: Path):
+    (tmp_path / "a.jsonl").write_text(user_line(1) + "\n\n   \n" + user_line(2) + "\n")
+    run = ingest_landing(fresh_lakehouse, tmp_path, RULES)
+    assert run.lines_read == 2 == fresh_lakehouse.read("raw_documents").count()
+    assert [r["line_count"] for r in fresh_lakehouse.read("landed_files").collect()] == [2]
+
+
+def test_a_reused_event_id_with_other_content_is_refused_and_the_first_copy_stands(
+    fresh_lakehouse: Lakehouse, tmp_path: Path
+):
+    first = json.loads(user_line(1))
+    other = {**first, "user": {**first["user"], "role": "admin"}}
+    same_again = json.dumps(first, indent=None, separators=(",", ":"))  # same content, other spacing
+    (tmp_path / "a.jsonl").write_text(json.dumps(first) + "\n" + json.dumps(other) + "\n")
+    run = ingest_landing(fresh_lakehouse, tmp_path, RULES)
+    assert (run.lines_read, run.accepted, run.rejected) == (2, 1, 1)
+    (tmp_path / "b.jsonl").write_text(
+        same_again + "\n" + json.dumps({**other, "user": {**other["user"], "x": 1}}) + "\n"
+    )
+    again = ingest_landing(fresh_lakehouse, tmp_path, RULES)
+    assert (again.lines_read, again.accepted, again.rejected) == (2, 1, 1)
+    assert again.accepted_by_kind == {"user (duplicate)": 1}
+    (user,) = fresh_lakehouse.read("users").collect()
+    assert user["role"] == "seller"  # the first copy stands
+    assert [r["rule"] for r in reasons_of(fresh_lakehouse, "user-1")] == ["event_id_reused"]
+    (ledger,) = fresh_lakehouse.read("processed_events").collect()
+    assert ledger["outcome"] == "applied"
+    replayed = replay(fresh_lakehouse, ["user-1"], RULES)  # an applied event is never applied twice
+    assert replayed.accepted_by_kind == {"user (duplicate)": 1}
+    assert fresh_lakehouse.read("users").collect()[0]["role"] == "seller"

@@ -14,6 +14,7 @@ many events a deal has or how many days the files hold.
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import time
@@ -30,7 +31,7 @@ from pyspark.sql import functions as F
 
 from dealdesk.config import DOCUMENT_KINDS, BusinessRules
 from dealdesk.core.desk import decide
-from dealdesk.core.model import Document
+from dealdesk.core.model import Document, Effects
 from dealdesk.intake import documents as D
 from dealdesk.intake.landing import LandedFile, new_files
 from dealdesk.lakehouse import Lakehouse
@@ -60,6 +61,10 @@ class Batch:
     duplicates: Counter[str] = field(default_factory=Counter)
     ledger_known: set[str] = field(default_factory=set)
     open_rejections: set[str] = field(default_factory=set)
+    # copies of an event whose first copy was applied before (checked against it) or is decided
+    # in this batch (checked after): the same content is a duplicate, other content is refused
+    copies_of_applied: list[dict[str, Any]] = field(default_factory=list)
+    copies_in_batch: list[tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=list)
     lines: int = 0
 
 
@@ -166,9 +171,11 @@ def _sort_out(rows: list[dict[str, Any]], batch: Batch, replay_ids: set[str], ru
         if row["envelope_error_count"]:
             batch.envelope_rejects.append(row)
             continue
-        replayed = row["event_id"] in replay_ids
-        if (row["ledger_outcome"] == "applied" and not replayed) or row["event_id"] in chosen:
-            batch.duplicates[row["kind"]] += 1
+        if row["ledger_outcome"] == "applied":  # applied is final, replay or not
+            batch.copies_of_applied.append(row)
+            continue
+        if row["event_id"] in chosen:
+            batch.copies_in_batch.append((row, chosen[row["event_id"]]))
             continue
         chosen[row["event_id"]] = row
     for row in chosen.values():
@@ -179,6 +186,67 @@ def _sort_out(rows: list[dict[str, Any]], batch: Batch, replay_ids: set[str], ru
         document = to_document(row, rules)
         document.replay = row["event_id"] in replay_ids
         batch.documents.append(document)
+
+
+REUSED = "event_id_reused"
+
+
+def same_content(first: str, second: str) -> bool:
+    """Two copies of a document say the same (spacing and key order aside)."""
+    if first == second:
+        return True
+    try:
+        return json.loads(first) == json.loads(second)
+    except ValueError:
+        return False
+
+
+def _reuse_rejection(row: dict[str, Any]) -> dict[str, Any]:
+    message = (
+        f"event_id {row['event_id']} was already used by a document with other content, which stands; "
+        "this copy is not applied: send it with an event_id of its own"
+    )
+    return {
+        **{k: row[k] for k in ("event_id", "kind", "source_file", "line_number", "payload")},
+        "reasons": [{"field": "event_id", "rule": REUSED, "message": message, "value": row["event_id"]}],
+    }
+
+
+def _check_copies(
+    lakehouse: Lakehouse, batch: Batch, effects: Effects
+) -> tuple[list[dict[str, Any]], Counter[str]]:
+    """Copies of applied events: duplicates when they say what a stored copy says, refused (one
+    rejection per event) when they say something else. Stored copies are read only when such
+    copies landed (one query)."""
+    applied_now = {e["event_id"] for e in effects.ledger if e["outcome"] == "applied"}
+    refused: dict[str, dict[str, Any]] = {}
+    counted: Counter[str] = Counter()  # every refused copy, by kind (one rejection row per event)
+    for row, first in batch.copies_in_batch:
+        if row["event_id"] in applied_now and not same_content(first["payload"], row["payload"]):
+            refused.setdefault(row["event_id"], _reuse_rejection(row))
+            counted[row["kind"]] += 1
+        else:
+            batch.duplicates[row["kind"]] += 1
+    if batch.copies_of_applied:
+        wanted = lakehouse.spark.createDataFrame(
+            [(r["event_id"],) for r in batch.copies_of_applied], "event_id STRING"
+        )
+        found = lakehouse.read("raw_documents").join(wanted, "event_id", "left_semi")
+        stored: dict[str, list[tuple[str, int, str]]] = {}
+        for r in lakehouse.collect(found.select("event_id", "source_file", "line_number", "payload")):
+            stored.setdefault(r["event_id"], []).append((r["source_file"], r["line_number"], r["payload"]))
+        for row in batch.copies_of_applied:
+            others = [
+                p
+                for f, n, p in stored.get(row["event_id"], [])
+                if (f, n) != (row["source_file"], row["line_number"])
+            ]
+            if not others or any(same_content(p, row["payload"]) for p in others):
+                batch.duplicates[row["kind"]] += 1
+            else:
+                refused.setdefault(row["event_id"], _reuse_rejection(row))
+                counted[row["kind"]] += 1
+    return list(refused.values()), counted
 
 
 def business_clock(lakehouse: Lakehouse) -> datetime | None:
@@ -298,10 +366,12 @@ def _process(
     for document in batch.envelope_rejects:
         effects.rejected.append({k: document[k] for k in ("event_id", "kind", "source_file", "line_number", "payload")}
                                 | {"reasons": document["errors"]})  # fmt: skip
+    reused, refused_copies = _check_copies(lakehouse, batch, effects)
+    effects.rejected.extend(reused)
     for message in effects.warnings:
         log.warning(message)
     landed = [
-        {"path": f.path, "size_bytes": f.size_bytes, "sha256": f.sha256, "line_count": len(f.lines),
+        {"path": f.path, "size_bytes": f.size_bytes, "sha256": f.sha256, "line_count": sum(1 for line in f.lines if line.strip()),
          "run_id": run.run_id, "taken_at": now}
         for f in files
     ]  # fmt: skip
@@ -321,3 +391,4 @@ def _process(
         (run.accepted_by_kind if entry["outcome"] == "applied" else run.rejected_by_kind)[entry["kind"]] += 1
     for document in batch.envelope_rejects:
         run.rejected_by_kind[document["kind"] or "unreadable"] += 1
+    run.rejected_by_kind.update(refused_copies)
