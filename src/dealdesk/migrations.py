@@ -275,13 +275,16 @@ class MigrationRunner:
     def _reattach(self, statement: str) -> None:
         """Register an applied table from its Delta log: data, constraints and defaults come back.
 
-        Without a column list: Spark refuses a CREATE whose columns have DEFAULTs over an existing
-        table (DELTA_CREATE_TABLE_SCHEME_MISMATCH), and the log holds the schema anyway. A table
-        whose folder is gone is created anew from the full statement.
+        On Spark without a column list: Spark refuses a CREATE whose columns have DEFAULTs over an
+        existing table (DELTA_CREATE_TABLE_SCHEME_MISMATCH), and the log holds the schema anyway.
+        The embedded engine takes the full statement. A table whose folder is gone is created
+        anew from the full statement.
         """
         table = CREATE_TABLE.match(statement)[1]  # type: ignore[index]  # create_table_statements matched it
         location = self.lakehouse.table_location(table)
-        if (Path(location) / "_delta_log").is_dir():
+        # the embedded engine takes the full statement over an existing table and then shows the
+        # columns' comments and the table's properties; attached without columns it shows neither
+        if self.lakehouse.target.engine != "local" and (Path(location) / "_delta_log").is_dir():
             name = self.lakehouse.table_name(table)
             self.lakehouse.sql(f"CREATE TABLE IF NOT EXISTS {name} USING DELTA LOCATION '{location}'")
         else:
