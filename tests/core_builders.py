@@ -30,6 +30,7 @@ from dealdesk.core.model import (
     User,
 )
 from dealdesk.pipeline import fields
+from dealdesk.pipeline.state import DEAL_STATE_COLUMNS
 from dealdesk.workflow.state_machine import IN_REVIEW_STATUSES
 
 RULES = BusinessRules()
@@ -345,22 +346,7 @@ def snapshot(
 REFERENCE_PARTS = re.compile(r"^DEAL-(\d{4})-(\d+)$")
 DEAL_STATE = ("status", "last_status_change", "revision_reason", "updated_at")
 KEPT_ON_UPDATE = {"id", "created_at", "reference_number"}
-DEAL_FIELDS = (
-    "id",
-    "reference_number",
-    "status",
-    "revision_count",
-    "deal_value",
-    "priority",
-    "created_at",
-    "updated_at",
-    "revision_reason",
-    "last_status_change",
-    "submitted_at",
-    "draft_expires_at",
-    "flow_intelligence",
-    "deal_type",
-)
+DEAL_FIELDS = DEAL_STATE_COLUMNS  # what the engine side reads of a deal
 
 
 class World:

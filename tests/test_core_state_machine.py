@@ -27,31 +27,8 @@ from tests.core_builders import (
     status_change,
     uid,
 )
+from tests.test_state_machine import ALLOWED  # the section-5 table, written out independently
 
-# The section-5 table, written out here independently of the configuration.
-ALLOWED = {
-    ("draft", "scoping"),
-    ("draft", "submitted"),
-    ("scoping", "submitted"),
-    ("submitted", "under_review"),
-    ("submitted", "lost"),
-    ("under_review", "revision_requested"),
-    ("under_review", "negotiating"),
-    ("under_review", "approved"),
-    ("under_review", "lost"),
-    ("revision_requested", "under_review"),
-    ("revision_requested", "lost"),
-    ("negotiating", "revision_requested"),
-    ("negotiating", "approved"),
-    ("negotiating", "lost"),
-    ("approved", "contract_drafting"),
-    ("approved", "lost"),
-    ("contract_drafting", "client_review"),
-    ("contract_drafting", "lost"),
-    ("client_review", "signed"),
-    ("client_review", "negotiating"),
-    ("client_review", "lost"),
-}
 # Who may move a deal by hand out of which statuses.
 PEOPLE = {
     "seller": SELLER,
