@@ -69,7 +69,7 @@ def documents(draw: st.DrawFn) -> dict[str, Any] | str:
                 node[int(leaf)] = value
             else:
                 node[leaf] = value
-        except (KeyError, IndexError, TypeError):
+        except (KeyError, IndexError, TypeError, ValueError):
             pass  # an earlier override replaced the parent: the document is odd enough already
     return base
 
