@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -21,8 +25,8 @@ def lakehouse_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("lakehouse")
 
 
-def new_target(home: Path, prefix: str = "t") -> Target:
-    return Target(engine="local", catalog="main", schema=f"{prefix}_{uuid.uuid4().hex[:10]}", home=home)
+def new_target(home: Path, prefix: str = "t", engine: str = "local") -> Target:
+    return Target(engine=engine, catalog="main", schema=f"{prefix}_{uuid.uuid4().hex[:10]}", home=home)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -54,11 +58,11 @@ def prepared_schema(lakehouse_home: Path) -> str:
     return lakehouse.target.schema
 
 
-def copy_of(home: Path, schema: str, prefix: str = "t") -> Lakehouse:
+def copy_of(home: Path, schema: str, prefix: str = "t", engine: str = "local") -> Lakehouse:
     """A new lakehouse whose tables start as copies of ``schema``'s: a folder copy and an attach,
-    instead of applying every DDL file again."""
-    target = new_target(home, prefix)
-    source = Target(engine="local", catalog="main", schema=schema, home=home).warehouse / schema
+    instead of applying every DDL file again (on Spark, minutes)."""
+    target = new_target(home, prefix, engine)
+    source = target.warehouse / schema
     shutil.copytree(source, target.warehouse / target.schema)
     lakehouse = Lakehouse.open(target)
     MigrationRunner(lakehouse).attach()
@@ -114,3 +118,35 @@ def engine(engine_name: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     yield engine_name
     if engine_name != "local":  # the embedded engine is shared with the rest of the suite
         stop_engine(engine_name)
+
+
+def dealdesk_cli(engine: str, home: Path, schema: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``dealdesk ARGS`` in a process of its own, on ``engine``, reaching ``home``/``schema``."""
+    env = {**os.environ, "DEALDESK_ENGINE": engine, "DEALDESK_HOME": str(home), "DEALDESK_SCHEMA": schema}
+    env.pop("SPARK_REMOTE", None)
+    return subprocess.run(
+        [sys.executable, "-m", "dealdesk.cli", *args], capture_output=True, text=True, env=env, timeout=900
+    )
+
+
+@dataclass(frozen=True)
+class Built:
+    """A lakehouse migrated by ``dealdesk migrate`` on one engine, and an untouched copy of it."""
+
+    home: Path
+    schema: str
+    output: str  # what migrate printed
+    pristine: str  # schema whose folder is the copy taken right after migrate: copy_of(home, pristine)
+
+
+@pytest.fixture(scope="session")
+def built(engine: str, tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """Migrated once per engine and session (on Spark the DDL takes minutes); tests that write
+    work on copy_of(built.home, built.pristine, engine=...)."""
+    home = tmp_path_factory.mktemp(f"built_{engine}")
+    schema = f"conf_{uuid.uuid4().hex[:8]}"
+    result = dealdesk_cli(engine, home, schema, "migrate")
+    assert result.returncode == 0, result.stderr
+    warehouse = Target(engine=engine, schema=schema, home=home).warehouse  # type: ignore[arg-type]
+    shutil.copytree(warehouse / schema, warehouse / f"pristine_{schema}")
+    return Built(home, schema, result.stdout, f"pristine_{schema}")

@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -26,6 +25,7 @@ from dealdesk.errors import ConfigurationError
 from dealdesk.lakehouse import Lakehouse
 from dealdesk.migrations import CREATE_TABLE, discover, discover_views
 from dealdesk.spark_server import SparkTools, find_java
+from tests.conftest import Built, dealdesk_cli
 
 PORTABLE = [m for m in discover() if not m.databricks_only]
 DATABRICKS_ONLY = [m for m in discover() if m.databricks_only]
@@ -36,34 +36,16 @@ NULLS = ", ".join(["NULL"] * 6)
 TABLES = sorted(CREATE_TABLE.match(s)[1] for m in PORTABLE for s in m.create_table_statements)
 
 
-def dealdesk(engine: str, home: Path, schema: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DEALDESK_ENGINE": engine, "DEALDESK_HOME": str(home), "DEALDESK_SCHEMA": schema}
-    env.pop("SPARK_REMOTE", None)
-    return subprocess.run(
-        [sys.executable, "-m", "dealdesk.cli", *args], capture_output=True, text=True, env=env, timeout=900
-    )
-
-
 @pytest.fixture(scope="module")
-def built(engine: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
-    """A lakehouse migrated by the CLI on the engine under test: (home, schema, migrate output)."""
-    home = tmp_path_factory.mktemp(f"conformance_{engine}")
-    schema = f"conf_{uuid.uuid4().hex[:8]}"
-    result = dealdesk(engine, home, schema, "migrate")
-    assert result.returncode == 0, result.stderr
-    return home, schema, result.stdout
-
-
-@pytest.fixture(scope="module")
-def project(engine: str, built: tuple[Path, str, str]) -> Lakehouse:
+def project(engine: str, built: Built) -> Lakehouse:
     """The CLI-built lakehouse, re-attached in this process (a new server and session)."""
-    home, schema, _ = built
+    home, schema = built.home, built.schema
     return open_lakehouse(Target(engine=engine, catalog="main", schema=schema, home=home))
 
 
 @pytest.mark.conformance
-def test_cli_migrate_applies_every_portable_file(engine: str, built: tuple[Path, str, str]):
-    _, schema, output = built
+def test_cli_migrate_applies_every_portable_file(engine: str, built: Built):
+    schema, output = built.schema, built.output
     applied = [line.split()[1] for line in output.splitlines() if line.startswith("applied  ")]
     assert applied == [m.name for m in PORTABLE]
     catalog = SPARK_SESSION_CATALOG if engine == "spark" else "main"
@@ -118,16 +100,14 @@ def test_views_are_created_and_queryable(project: Lakehouse):
 
 
 @pytest.mark.conformance
-def test_cli_sql_json_reads_what_another_process_wrote(
-    engine: str, built: tuple[Path, str, str], project: Lakehouse
-):
-    home, schema, _ = built
+def test_cli_sql_json_reads_what_another_process_wrote(engine: str, built: Built, project: Lakehouse):
+    home, schema = built.home, built.schema
     advertisers = project.table_name("advertisers")
     project.sql(
         f"INSERT INTO {advertisers} (id, name, region, source_event_id) VALUES (7, 'Acme Foods', 'west', NULL)"
     ).collect()
     query = "SELECT id, name, region, previous_year_margin FROM advertisers WHERE id = 7"
-    result = dealdesk(engine, home, schema, "sql", "--format", "json", query)
+    result = dealdesk_cli(engine, home, schema, "sql", "--format", "json", query)
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert rows == [{"id": 7, "name": "Acme Foods", "region": "west", "previous_year_margin": 0.0}]
@@ -160,11 +140,11 @@ def test_delta_history_restore_vacuum_optimize(project: Lakehouse):
 
 
 @pytest.mark.conformance(engines=["spark"])
-def test_remote_engine_talks_to_any_spark_connect_server(built: tuple[Path, str, str], project: Lakehouse):
+def test_remote_engine_talks_to_any_spark_connect_server(built: Built, project: Lakehouse):
     """--engine remote: a session of its own to a server this process did not start (here: the test server)."""
     server = spark_server()
     assert server is not None
-    home, schema, _ = built
+    home, schema = built.home, built.schema
     remote = Lakehouse.open(Target(engine="remote", remote=server.url, schema=schema, home=home))
     try:
         assert remote.spark is not project.spark

@@ -187,9 +187,9 @@ def prepare_demo_home(target: Target, rebuild: bool, shown: str) -> None:
     (home / DEMO_MARKER).write_text(json.dumps(marker, indent=2) + "\n")
 
 
-def next_commands(args: argparse.Namespace, shown: str) -> list[str]:
+def next_commands(args: argparse.Namespace, shown: str, engine: str = "local") -> list[str]:
     """The commands to look at the demo lakehouse, with the options that reach it."""
-    prefix = f"dealdesk --home {shown}"
+    prefix = "dealdesk" + ("" if engine == "local" else f" --engine {engine}") + f" --home {shown}"
     for option in ("catalog", "schema"):
         if getattr(args, option):
             prefix += f" --{option} {getattr(args, option)}"
@@ -218,7 +218,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(status_summary(lakehouse))
     print(f"\nReport: {write_report(lakehouse, target.home / 'report.html')}")
     print("\nLook at it next:")
-    for command in next_commands(args, shown):
+    for command in next_commands(args, shown, target.engine):
         print(f"  {command}")
     return 0
 
