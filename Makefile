@@ -55,7 +55,7 @@ format: $(STAMP) ## Format the code
 	$(VENV)/bin/ruff format src tests scripts
 	$(VENV)/bin/ruff check --fix src tests scripts
 
-bench: $(STAMP) ## Benchmark: a peak day against a 7-year lakehouse and a 10x one; writes bench/results.json
+bench: $(STAMP) $(SPARK_READY) ## Benchmark both engines (BENCH_ARGS="--engines spark" for one): a peak day on 7 years and 10x; bench/results.json
 	$(VENV)/bin/python scripts/bench.py $(BENCH_ARGS)
 
 lock: $(UV) ## Re-resolve uv.lock after a dependency change
