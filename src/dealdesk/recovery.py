@@ -137,6 +137,22 @@ def commits_from_log(entries: Iterable[tuple[int, str]]) -> list[Commit]:
     return sorted(commits, key=lambda c: c.version)
 
 
+def log_configuration(log: Path) -> dict[str, str]:
+    """The configuration of the latest metaData action of a Delta log folder."""
+    for entry in sorted(log.glob("[0-9]*.json"), reverse=True):
+        for line in reversed(entry.read_text().splitlines()):
+            if '"metaData"' in line:
+                return dict(json.loads(line)["metaData"].get("configuration") or {})
+    checkpoints = sorted(log.glob("[0-9]*.checkpoint*.parquet"))
+    if checkpoints:  # every later commit kept the metadata: it is in the last checkpoint
+        import pyarrow.parquet as pq
+
+        for row in pq.read_table(checkpoints[-1], columns=["metaData"]).column("metaData").to_pylist():
+            if row:
+                return dict(row.get("configuration") or {})
+    return {}
+
+
 def snapshot_folder(table_folder: Path, version: int, into: Path) -> Path:
     """A read-only view of a local Delta table as of ``version``, built in ``into``.
 
@@ -370,6 +386,14 @@ class Recovery:
         return sorted(
             (Commit(int(r["version"]), r["timestamp"], r["operation"]) for r in rows), key=lambda c: c.version
         )
+
+    def properties(self, table: str) -> dict[str, str]:
+        """The table properties in force: from the Delta log locally (the embedded engine shows
+        those of the statement that attached the table), SHOW TBLPROPERTIES elsewhere."""
+        if self.target.engine == "local":
+            return log_configuration(Path(self.lakehouse.table_location(table)) / "_delta_log")
+        rows = self.lakehouse.execute(f"SHOW TBLPROPERTIES {self.lakehouse.table_name(table)}")
+        return {r["key"]: r["value"] for r in rows}
 
     def backups(self) -> list[BackupRecord]:
         rows = self.lakehouse.collect(self.lakehouse.read("backups"))
