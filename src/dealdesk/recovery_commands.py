@@ -8,6 +8,7 @@ import json
 from dealdesk.commands_common import open_to_read
 from dealdesk.config import BACKUP_KEEP
 from dealdesk.errors import RecoveryError
+from dealdesk.maintenance import maintain
 from dealdesk.output import render
 from dealdesk.recovery import Recovery, RestoreRequest
 
@@ -80,6 +81,13 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_maintain(args: argparse.Namespace) -> int:
+    report = maintain(open_to_read(args), args.table)
+    for table in report.tables:
+        print(f"optimized and vacuumed {table} in {report.seconds[table]:.1f} s")
+    return 0
+
+
 def add_commands(commands: argparse._SubParsersAction) -> None:
     """Register ``backup`` and ``restore`` on the ``dealdesk`` parser."""
     backup = commands.add_parser(
@@ -110,3 +118,10 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     restore.add_argument("--dry-run", action="store_true", help="show what would change, change nothing")
     restore.add_argument("--format", choices=("text", "json"), default="text")
     restore.set_defaults(func=cmd_restore)
+
+    maintain_ = commands.add_parser(
+        "maintain",
+        help="OPTIMIZE and VACUUM every table (Spark and Databricks; VACUUM keeps each table's retention)",
+    )
+    maintain_.add_argument("--table", help="this table only (default: every table)")
+    maintain_.set_defaults(func=cmd_maintain)
