@@ -309,10 +309,9 @@ def test_recovery_drill(drill: dict, capsys: pytest.CaptureFixture[str]):
     assert_same_business_tables(base, clean)
 
     # A restore from the backup (taken before the bad run) would bring the same rows back.
-    assert cli(drill, "restore", "--dry-run", "--include-audit", "--format", "json") == 0
-    from_backup = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert {r["table"]: r["target_rows"] for r in from_backup} == backup_rows
-    assert {r["source"] for r in from_backup} == {f"backup {drill['backup'].backup_id}"}
+    from_backup = recovery.restore(RestoreRequest("backup"), include_audit=True, dry_run=True)
+    assert from_backup.rows_target == backup_rows
+    assert {row["source"] for row in from_backup.rows()} == {f"backup {drill['backup'].backup_id}"}
 
 
 @pytest.mark.conformance
