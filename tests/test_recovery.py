@@ -173,6 +173,14 @@ def test_backups_pick_the_latest_and_name_tables_missing_from_them():
         plan_restore(RestoreRequest("backup"), ["users"], {"users": history(0)}, [])
 
 
+def test_a_table_created_again_since_its_backup_is_restored_even_at_the_same_version_number():
+    backups = [BackupRecord("20260301T120000000000Z", "deals", 1, 0, 5, T0 + timedelta(minutes=3))]
+    same = plan_restore(RestoreRequest("backup"), ["deals"], {"deals": history(0, 1)}, backups)
+    assert [p.changes for p in same] == [False]  # version 1 was committed before the backup
+    dropped = plan_restore(RestoreRequest("backup"), ["deals"], {"deals": history(10, 11)}, backups)
+    assert [(p.current_version, p.target_version, p.changes) for p in dropped] == [(1, 1, True)]
+
+
 def test_unknown_and_unrecoverable_tables_are_refused():
     with pytest.raises(
         RecoveryError, match=r"--table dealz: no such table in this lakehouse \(tables: deals, users\)"

@@ -90,10 +90,12 @@ class TableRestore:
     backup_id: str | None = None
     backup_version: int | None = None
     audit: bool = False
+    # A backup's version of a table that was dropped and created again since: same number, other data.
+    recreated: bool = False
 
     @property
     def changes(self) -> bool:
-        return self.current_version != self.target_version
+        return self.recreated or self.current_version != self.target_version
 
 
 # -- the decisions (pure) -----------------------------------------------------------------------------
@@ -260,6 +262,7 @@ def plan_restore(
             raise RecoveryError(f"table {table} has no history to restore from")
         current = history[-1].version
         backup_version = None
+        recreated = False
         if request.kind == "version":
             try:
                 target = int(request.value or "")
@@ -278,7 +281,15 @@ def plan_restore(
             if record is None:
                 raise RecoveryError(f"--backup {chosen}: table {table} is not in that backup")
             target, backup_version = record.source_version, record.backup_version
-        plans.append(TableRestore(table, current, target, chosen, backup_version, audit=table in audit))
+            committed = next((c for c in history if c.version == target), None)
+            recreated = committed is None or (
+                record.backed_up_at is not None and committed.timestamp > record.backed_up_at
+            )
+        plans.append(
+            TableRestore(
+                table, current, target, chosen, backup_version, audit=table in audit, recreated=recreated
+            )
+        )
     refused = [p.table for p in plans if p.audit and p.changes]
     if refused and not include_audit and not dry_run:
         raise RecoveryError(
