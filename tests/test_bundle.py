@@ -297,3 +297,23 @@ def test_task_on_a_cluster_or_without_the_wheel_is_reported(tmp_path: Path):
         "bundle/monitoring_job.yml: jobs.monitoring.monitor: runs on a cluster; our jobs run on serverless compute",
         "bundle/monitoring_job.yml: jobs.monitoring.monitor: its environment does not install the wheel",
     ]
+
+
+def test_backup_job_runs_backup_daily_into_its_own_schema(bundle: Bundle):
+    _, job = bundle.jobs["backup"]
+    parameters = job["tasks"][0]["python_wheel_task"]["parameters"]
+    assert parameters[6:] == ["backup", "--keep", "7"]
+    hours, day_of_month = job["schedule"]["quartz_cron_expression"].split()[2:4]
+    assert hours.isdigit() and day_of_month == "*"  # once a day
+    _, schema = bundle.resources("schemas")["backups"]
+    assert schema["name"] == "${var.schema}_backup" and schema["catalog_name"] == "${var.catalog}"
+    grants = {grant["principal"]: set(grant["privileges"]) for grant in schema["grants"]}
+    assert {"CREATE_TABLE", "MODIFY", "SELECT"} <= grants["${var.service_principal_id}"]
+    assert "${var.analysts_group}" not in grants  # restore points hold unmasked data
+
+
+def test_maintenance_job_optimizes_and_vacuums_weekly(bundle: Bundle):
+    _, job = bundle.jobs["maintenance"]
+    assert [t["python_wheel_task"]["parameters"][6:] for t in job["tasks"]] == [["maintain"]]
+    day_of_week = job["schedule"]["quartz_cron_expression"].split()[5]
+    assert day_of_week == "SUN"

@@ -30,6 +30,7 @@ from dealdesk.intake.commands import add_commands as add_intake_commands
 from dealdesk.lakehouse import Lakehouse
 from dealdesk.migrations import MigrationRunner, parse_parameters
 from dealdesk.output import FORMATS, render
+from dealdesk.recovery_commands import add_commands as add_recovery_commands
 from dealdesk.report import write_report
 from dealdesk.workflow.commands import add_commands as add_workflow_commands
 from dealdesk.workflow.commands import run_demo_days, status_summary
@@ -312,6 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_intake_commands(commands)
     add_workflow_commands(commands)
+    add_recovery_commands(commands)
 
     demo = commands.add_parser(
         "demo", help=f"build a local lakehouse with sample data (in ./{DEMO_HOME.as_posix()} unless --home)"

@@ -203,3 +203,16 @@ def load_rules(path: str | Path | None = None) -> BusinessRules:
     except (OSError, ValueError) as exc:
         raise ConfigurationError(f"cannot read rules file {path}: {exc}") from exc
     return _apply_overrides(rules, overrides, "")
+
+
+# -- backups, restores and retention -----------------------------------------------------------------
+# Audit history the business keeps: 7 years with leap days. The append-only tables carry it as
+# delta.logRetentionDuration and delta.deletedFileRetentionDuration (ddl/), which VACUUM honours.
+AUDIT_RETENTION_DAYS = 2557
+# Restore points `dealdesk backup` keeps (the backup job runs daily: a week of them).
+BACKUP_KEEP = 7
+# The backup copies live in the schema named like the lakehouse's with this suffix.
+BACKUP_SCHEMA_SUFFIX = "_backup"
+# Tables backup and restore leave alone: the DDL ledger follows the DDL files, the other two are
+# recovery's own records (a restore must never rewrite the record of restores).
+NOT_RECOVERED = ("schema_migrations", "backups", "restores")

@@ -27,3 +27,7 @@ class QueryError(DealDeskError):
 
 class DemoError(DealDeskError):
     """The demo refuses a folder it did not create."""
+
+
+class RecoveryError(DealDeskError):
+    """A backup or restore is refused: an unknown table, version, timestamp or backup, or an audit table."""
