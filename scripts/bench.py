@@ -368,7 +368,16 @@ def bench_engine(engine: str, args: argparse.Namespace) -> dict[str, object]:
             flush=True,
         )
         peak = time_peak_day(lakehouse, work, args.peak_documents)
+        print(
+            f"{label}: peak day {peak['seconds']} s, {peak['queries']} queries, phases {peak['steps']}",
+            flush=True,
+        )
         views = time_views(lakehouse, args.repeats, args.clients) if label == "1x" else None
+        if views:
+            print(
+                f"{label}: views median {views['view_median_ms']} ms, p95 {views['view_p95_ms']} ms",
+                flush=True,
+            )
         stop_engine(engine)
         runs[label] = {
             "rows": counts,
@@ -379,6 +388,7 @@ def bench_engine(engine: str, args: argparse.Namespace) -> dict[str, object]:
 
     print(f"backlog: {args.backlog_years} year(s) of documents in one run ...", flush=True)
     backlog = time_backlog(engine, work, home, args.backlog_years, args.deals_per_month)
+    print(f"backlog: {backlog['seconds']} s, {backlog['queries']} queries", flush=True)
     stop_engine(engine)
     one, big = runs["1x"], runs[f"{args.scale}x"]
     results.update(

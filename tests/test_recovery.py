@@ -3,9 +3,9 @@
 The decisions (which version, which backup, what is refused) are pure and tested without an
 engine. The drill runs once per engine: a run with a wrong rules file writes bad results, the
 engine under test backs up before it and restores to the versions before it, and the same run
-with the right rules then equals a clean run. The pipeline runs themselves use the embedded engine
-on both (the processing jobs are not run on Spark yet: docs/engines.md); what is engine-specific,
-the backup copy, history, RESTORE and the retention in force, runs on the engine under test.
+with the right rules then equals a clean run. Yesterday's run and the clean reference are made
+by the embedded engine (setting the scene); the backup, the bad run, the restore (RESTORE TABLE
+on Spark) and the corrected run run on the engine under test.
 """
 
 from __future__ import annotations
@@ -255,7 +255,7 @@ def drill(engine: str, lakehouse_home: Path, prepared_schema: str, tmp_path_fact
     recovery = Recovery(tested)
     backup = recovery.backup(keep=2)
     before_bad = datetime.now(UTC).replace(tzinfo=None)
-    run_pipeline(base, landing, WRONG_RULES, LATEST_EVENT)
+    run_pipeline(tested, landing, WRONG_RULES, LATEST_EVENT)  # the bad run, on the engine under test
     return {
         "engine": engine,
         "landing": landing,
@@ -276,9 +276,9 @@ def cli(drill: dict, *args: str) -> int:
 
 @pytest.mark.conformance
 def test_recovery_drill(drill: dict, capsys: pytest.CaptureFixture[str]):
-    base, clean, recovery = drill["base"], drill["clean"], drill["recovery"]
+    clean, recovery = drill["clean"], drill["recovery"]
     assert {"deal_approvals", "approval_actions"} <= set(
-        differing_tables(base, clean)
+        differing_tables(drill["tested"], clean)
     )  # the bad run did harm
     assert len(drill["backup"].rows) == len(recovery.tables())
     moment = drill["before_bad"].isoformat() + "Z"
@@ -313,8 +313,8 @@ def test_recovery_drill(drill: dict, capsys: pytest.CaptureFixture[str]):
     assert recovery.properties("approval_actions")["delta.appendOnly"] == "true"
 
     # The same day with the right rules now ends exactly like the clean run.
-    run_pipeline(base, drill["landing"], RULES, LATEST_EVENT)
-    assert_same_business_tables(base, clean)
+    run_pipeline(drill["tested"], drill["landing"], RULES, LATEST_EVENT)
+    assert_same_business_tables(drill["tested"], clean)
 
     # A restore from the backup (taken before the bad run) would bring the same rows back.
     from_backup = recovery.restore(RestoreRequest("backup"), include_audit=True, dry_run=True)

@@ -56,6 +56,11 @@ SERVER_CONFIGS = {
     # Delta rebuilds a table's state after every commit in 50 tasks by default.
     "spark.sql.shuffle.partitions": "4",
     "spark.databricks.delta.snapshotPartitions": "2",
+    # Compiling generated Java for every query costs more than it saves on a day's batch: the
+    # processing run took about a third less time interpreted (54.7 s -> 37.8 s, then 32.6 -> 21.6 s
+    # warm). Results are the same either way; Databricks keeps its own settings.
+    "spark.sql.codegen.wholeStage": "false",
+    "spark.sql.codegen.factoryMode": "NO_CODEGEN",
     # INFO logs every plan in full: seconds per statement. The log is kept for start-up failures.
     "spark.log.level": "WARN",
     # Like the embedded engine: an idle client keeps its session (and temp views) for a day.
