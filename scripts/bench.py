@@ -392,6 +392,7 @@ def bench_engine(engine: str, args: argparse.Namespace) -> dict[str, object]:
             "peak_day": peak,
             "views": views,
         }
+        (work / "partial.json").write_text(json.dumps(runs, indent=2, default=str))  # kept if stopped later
 
     print(f"backlog: {args.backlog_years} year(s) of documents in one run ...", flush=True)
     backlog = time_backlog(engine, work, home, args.backlog_years, args.deals_per_month)
