@@ -233,3 +233,10 @@ def test_every_view_on_spark_equals_the_embedded_engine(day_by_day: DayByDay, em
         expected = spark.spark.createDataFrame(reference.read(view).select(*kept).collect(), actual.schema)
         # percentile() interpolates with float operations in another order: the last digits differ
         assert_approx_df_equality(actual, expected, 1e-9, ignore_row_order=True, ignore_nullable=True)
+
+
+@pytest.mark.conformance(engines=["spark"])
+def test_a_home_written_by_spark_opens_on_the_embedded_engine(built: Built, day_by_day: DayByDay):
+    written = day_by_day.lakehouse.target
+    embedded = copy_of(built.home, written.schema, "opened", engine="local")
+    assert_same_tables(business_snapshot(embedded), day_by_day.tables)
