@@ -15,7 +15,6 @@ migrating on Spark takes minutes, copying its folder a moment.
 from __future__ import annotations
 
 import shutil
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +40,7 @@ from tests.test_reliability import (
     WRITES,
     assert_same_tables,
     business_snapshot,
+    two_runs_at_once,
 )
 
 pytestmark = pytest.mark.conformance
@@ -137,22 +137,7 @@ def test_a_run_cut_at_a_write_then_run_again_ends_like_a_clean_run(
 
 def test_two_runs_at_the_same_time_lose_and_double_nothing(engine: str, built: Built, day_by_day: DayByDay):
     lakehouse = copy_of(built.home, built.pristine, "two", engine)
-    failures: list[BaseException] = []
-    results: list[JobRun] = []
-    start = threading.Barrier(2)
-
-    def worker() -> None:
-        try:
-            start.wait()
-            results.append(run(lakehouse, day_by_day.landing))
-        except BaseException as exc:  # reported by the assertion below
-            failures.append(exc)
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results, failures = two_runs_at_once(lambda: run(lakehouse, day_by_day.landing))
     assert failures == []
     assert_same_tables(business_snapshot(lakehouse), day_by_day.tables)
     # one run took the files; the other, waiting for the lease, found nothing new

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -90,6 +91,27 @@ def run(lakehouse: Lakehouse, landing: Path) -> JobRun:
     return run_pipeline(lakehouse, landing, RULES, LATEST_EVENT)[0]
 
 
+def two_runs_at_once(one_run: Callable[[], JobRun]) -> tuple[list[JobRun], list[BaseException]]:
+    """Start ``one_run`` in two threads at the same moment; their results and failures."""
+    failures: list[BaseException] = []
+    results: list[JobRun] = []
+    start = threading.Barrier(2)
+
+    def worker() -> None:
+        try:
+            start.wait()
+            results.append(one_run())
+        except BaseException as exc:  # reported by the caller's assertion
+            failures.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results, failures
+
+
 @pytest.fixture(scope="module")
 def landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("landing")
@@ -148,22 +170,7 @@ def test_two_runs_at_the_same_time_lose_and_double_nothing(
     clean: CleanRun, landing: Path, lakehouse_home: Path, prepared_schema: str
 ):
     lakehouse = copy_of(lakehouse_home, prepared_schema, "two")
-    failures: list[BaseException] = []
-    results: list[JobRun] = []
-    start = threading.Barrier(2)
-
-    def worker() -> None:
-        try:
-            start.wait()
-            results.append(run(lakehouse, landing))
-        except BaseException as exc:  # reported by the assertion below
-            failures.append(exc)
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results, failures = two_runs_at_once(lambda: run(lakehouse, landing))
     assert failures == []
     assert_same_tables(business_snapshot(lakehouse), clean.tables)
     invariants.check(lakehouse)

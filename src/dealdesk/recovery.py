@@ -67,6 +67,18 @@ class BackupRecord:
     row_count: int = 0
     backed_up_at: datetime | None = None
 
+    @classmethod
+    def of_row(cls, row: Any, backed_up_at: datetime | None = None) -> BackupRecord:
+        """From a row of the backups table (or one about to be written, timed ``backed_up_at``)."""
+        return cls(
+            row["backup_id"],
+            row["table_name"],
+            row["source_version"],
+            row["backup_version"],
+            row["row_count"],
+            backed_up_at if backed_up_at is not None else row["backed_up_at"],
+        )
+
 
 @dataclass(frozen=True)
 class RestoreRequest:
@@ -408,17 +420,7 @@ class Recovery:
 
     def backups(self) -> list[BackupRecord]:
         rows = self.lakehouse.collect(self.lakehouse.read("backups"))
-        return [
-            BackupRecord(
-                r["backup_id"],
-                r["table_name"],
-                r["source_version"],
-                r["backup_version"],
-                r["row_count"],
-                r["backed_up_at"],
-            )
-            for r in rows
-        ]
+        return [BackupRecord.of_row(r) for r in rows]
 
     def counts(self, sources: dict[str, str]) -> dict[str, int]:
         """Row counts of several relations in one query: {key: relation SQL}."""
@@ -476,17 +478,7 @@ class Recovery:
             }
             for t in tables
         ]
-        new = [
-            BackupRecord(
-                r["backup_id"],
-                r["table_name"],
-                r["source_version"],
-                r["backup_version"],
-                r["row_count"],
-                finished,
-            )
-            for r in report.rows
-        ]
+        new = [BackupRecord.of_row(r, finished) for r in report.rows]
         everything = [*self.backups(), *new]
         pruned = to_prune(everything, keep)
         report.pruned = sorted({b.backup_id for b in pruned})
