@@ -25,6 +25,7 @@ from dealdesk.core.model import (
     Department,
     Document,
     Effects,
+    LatestApplied,
     ScopingRequest,
     Snapshot,
     User,
@@ -34,6 +35,7 @@ from dealdesk.pipeline.state import DEAL_STATE_COLUMNS
 from dealdesk.workflow.state_machine import IN_REVIEW_STATUSES
 
 RULES = BusinessRules()
+LATEST = "latest-event"  # World.run(as_of=LATEST): monitoring as of the latest business time applied
 T0 = datetime(2026, 3, 2, 9, 0)
 PEOPLE_SINCE = T0 - timedelta(days=30)  # when the staff below were loaded
 
@@ -380,11 +382,20 @@ class World:
         self.effects: list[Effects] = []
 
     # -- running batches
-    def run(self, documents: list[Document], as_of: datetime | None = None) -> Effects:
-        effects = decide(self.snapshot(), documents, self.rules, as_of)
+    def run(self, documents: list[Document], as_of: datetime | str | None = None) -> Effects:
+        """One batch; ``as_of`` LATEST: monitoring as of the latest business time applied."""
+        moment = LatestApplied(self.clock()) if as_of == LATEST else as_of
+        effects = decide(self.snapshot(), documents, self.rules, moment)  # type: ignore[arg-type]
         self.write(effects)
         self.effects.append(effects)
         return effects
+
+    def clock(self) -> datetime | None:
+        """The latest business time of the documents applied so far."""
+        applied = [
+            r["occurred_at"] for r in self.tables["processed_events"].values() if r["outcome"] == "applied"
+        ]
+        return max(applied, default=None)
 
     def snapshot(self) -> Snapshot:
         shot = Snapshot(

@@ -66,6 +66,14 @@ DOCUMENT_KINDS = (
 # Kinds intake keeps as they came and the decide job applies (they act on existing deals).
 WORKFLOW_KINDS = ("approval_action", "status_change")
 
+# What the desk can represent, whatever the rules file says (contract: "Limits"). Business
+# times and dates outside these years, or amounts past these bounds, are rejected at intake:
+# the arithmetic of due dates, expiries and sums stays far from any overflow.
+EARLIEST_BUSINESS_YEAR = 2000
+LATEST_BUSINESS_YEAR = 2099
+MAX_AMOUNT = 1_000_000_000_000.0  # USD, and any other figure: at most a trillion either way
+MAX_CONTRACT_TERM_MONTHS = 1200
+
 # Allowed status transitions (business rules, section 5).
 STATUS_TRANSITIONS: dict[str, tuple[str, ...]] = {
     "draft": ("scoping", "submitted"),

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import heapq
 import json
+import pickle
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,6 +32,7 @@ from dealdesk.core.model import (
     Deal,
     Document,
     Effects,
+    LatestApplied,
     Reason,
     ScopingRequest,
     Snapshot,
@@ -57,12 +59,39 @@ SUBMISSION_CHANGE, ROUTING_CHANGE = 1, 2
 PART_TABLES = ("deal_tiers", "incentive_values")
 
 
+DECISION_FAILED = "decision_failed"
+
+
 class Rejected(Exception):
     """A document refused by the rules, with every reason."""
 
     def __init__(self, reasons: list[Reason]) -> None:
         super().__init__(f"{len(reasons)} reasons")
         self.reasons = reasons
+
+
+def one_line(error: BaseException) -> str:
+    """An error as one short line: its type and message."""
+    return f"{type(error).__name__}: {' '.join(str(error).split()) or 'no message'}"[:500]
+
+
+def decision_failure(event_id: str, error: str) -> Reason:
+    """The reason a document is rejected with when the desk itself failed on it."""
+    return reason(
+        "document",
+        DECISION_FAILED,
+        f"the desk could not apply this document ({error}); it changed nothing and can be replayed "
+        "once the fault is mended",
+        event_id,
+    )
+
+
+class _DecisionFailed(Exception):
+    """Deciding a document raised: the batch is decided again without it (see ``decide``)."""
+
+    def __init__(self, document: Document, error: BaseException) -> None:
+        super().__init__(one_line(error))
+        self.event_id = document.event_id
 
 
 @dataclass(order=True)
@@ -77,10 +106,17 @@ class _Timer:
 class Desk:
     """Applies a batch to a snapshot. One instance per batch."""
 
-    def __init__(self, snapshot: Snapshot, rules: BusinessRules, as_of: datetime | None = None) -> None:
+    def __init__(
+        self,
+        snapshot: Snapshot,
+        rules: BusinessRules,
+        as_of: datetime | None = None,
+        settled: Mapping[str, list[Reason]] | None = None,
+    ) -> None:
         self.state = snapshot
         self.rules = rules
         self.as_of = as_of  # monitoring's "now"; None: no timers fire
+        self.settled = settled or {}  # documents rejected before they are looked at, with the reasons
         self.effects = Effects()
         self.open_counts: Counter[int] = Counter(snapshot.open_counts)
         self.timers: list[_Timer] = []
@@ -107,12 +143,16 @@ class Desk:
     def _decide(self, document: Document) -> None:
         handler = getattr(self, f"_{document.kind}")
         try:
+            if document.event_id in self.settled:
+                raise Rejected(self.settled[document.event_id])
             if document.errors:
                 raise Rejected(document.errors)
             reference = handler(document)
         except Rejected as refused:
             self._reject(document, refused.reasons)
             return
+        except Exception as error:  # the last line of defence: see decide()
+            raise _DecisionFailed(document, error) from error
         self._ledger(document, APPLIED, reference)
         if document.event_id in self.state.open_rejections:
             self.effects.replayed.append(document.event_id)
@@ -828,7 +868,50 @@ def _stamp(moment: datetime) -> str:
 
 
 def decide(
-    snapshot: Snapshot, documents: list[Document], rules: BusinessRules, as_of: datetime | None = None
+    snapshot: Snapshot,
+    documents: list[Document],
+    rules: BusinessRules,
+    as_of: datetime | LatestApplied | None = None,
 ) -> Effects:
-    """Apply ``documents`` in business-time order to ``snapshot``; the rows to write."""
-    return Desk(snapshot, rules, as_of).apply(documents)
+    """Apply ``documents`` in business-time order to ``snapshot``; the rows to write.
+
+    ``as_of`` is monitoring's "now" (timers fire up to it): a time, None for no monitoring, or
+    ``LatestApplied``: the latest business time of the documents applied. Each document is
+    still judged at its own business time; when rejected documents come after the last applied
+    one, the batch is decided again with them rejected as they were and the timers stopped at
+    the last applied document, so a rejected document moves no clock.
+
+    A document whose decision raises (a fault of the desk, not of the rules) is rejected with
+    rule ``decision_failed`` and the error in one line, and the batch is decided again without
+    it: its deal stays as the earlier documents left it and every other document is applied as
+    if it had never come. ``Effects.failed`` names such documents.
+    """
+    pristine = pickle.dumps(snapshot, pickle.HIGHEST_PROTOCOL)  # each new attempt starts from it
+    settled: dict[str, list[Reason]] = {}
+    failed: dict[str, str] = {}
+    latest = as_of if isinstance(as_of, LatestApplied) else None
+    moment = latest.reach([d.occurred_at for d in documents]) if latest is not None else as_of
+    for attempt in range(len(documents) + 2):
+        state = snapshot if attempt == 0 else pickle.loads(pristine)
+        try:
+            effects = Desk(state, rules, moment, settled).apply(documents)
+        except _DecisionFailed as fault:
+            failed[fault.event_id] = str(fault)
+            settled[fault.event_id] = [decision_failure(fault.event_id, str(fault))]
+            continue
+        if latest is not None:
+            applied = latest.reach([e["occurred_at"] for e in effects.ledger if e["outcome"] == APPLIED])
+            reasons = {e["event_id"]: e["reasons"] for e in effects.rejected}
+            tail = {
+                e["event_id"]: reasons[e["event_id"]]
+                for e in effects.ledger
+                if e["outcome"] == REJECTED and (applied is None or e["occurred_at"] > applied)
+            }
+            if applied != moment and tail:
+                settled.update(tail)  # judged at their own time: the same reasons stand
+                moment = applied
+                continue
+        effects.as_of = moment
+        effects.failed = failed
+        return effects
+    raise AssertionError("unreachable: every attempt settles at least one more document")

@@ -171,6 +171,19 @@ class Snapshot:
     open_rejections: set[str] = field(default_factory=set)  # events with a rejection not replayed yet
 
 
+@dataclass(frozen=True)
+class LatestApplied:
+    """Monitoring's "now" as of the data: the latest business time of the documents applied,
+    ``clock`` before this batch (None when nothing was applied yet), moved by the documents
+    the batch applies. A rejected document moves no clock."""
+
+    clock: datetime | None = None
+
+    def reach(self, times: list[datetime]) -> datetime | None:
+        """The furthest this clock can move with documents at ``times``: the latest of them all."""
+        return max([*times, *([self.clock] if self.clock else [])], default=None)
+
+
 @dataclass
 class Effects:
     """Rows to write, table by table; built by the core, written by the engine side."""
@@ -193,6 +206,10 @@ class Effects:
     replayed: list[str] = field(default_factory=list)
     ledger: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # monitoring's "now" the batch was decided at (None: no monitoring)
+    as_of: datetime | None = None
+    # documents whose decision raised: event id -> the error in one line (rejected, rule DECISION_FAILED)
+    failed: dict[str, str] = field(default_factory=dict)
 
     def row_counts(self) -> dict[str, int]:
         return {

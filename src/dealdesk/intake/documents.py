@@ -9,7 +9,7 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from dealdesk.config import DOCUMENT_KINDS
+from dealdesk.config import DOCUMENT_KINDS, EARLIEST_BUSINESS_YEAR, LATEST_BUSINESS_YEAR
 from dealdesk.intake.landing import NESTING_LIMIT
 from dealdesk.rules import REASONS_TYPE, failure, gather
 
@@ -90,6 +90,9 @@ COMPANY_FIELDS = (
 ADVERTISER_SCHEMA = "advertiser STRUCT<" + ", ".join(f"{f}: STRING" for f in COMPANY_FIELDS) + ">"
 AGENCY_SCHEMA = "agency STRUCT<" + ", ".join(f"{f}: STRING" for f in COMPANY_FIELDS) + ">"
 
+EARLIEST_TIME = f"{EARLIEST_BUSINESS_YEAR}-01-01T00:00:00Z"
+LATEST_TIME = f"{LATEST_BUSINESS_YEAR}-12-31T23:59:59Z"
+
 ISO_TIMESTAMP = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$"
 
 
@@ -109,10 +112,13 @@ def read_envelopes(lines: DataFrame) -> DataFrame:
         F.lit("derived-"), F.sha2(F.concat_ws(":", "source_file", "line_number"), 256).substr(1, 32)
     )
     occurred_text = envelope["occurred_at"]
-    occurred_at = F.when(
+    parsed_at = F.when(
         occurred_text.rlike(ISO_TIMESTAMP),
         F.from_json(F.col("payload"), "occurred_at STRING")["occurred_at"].try_cast("timestamp"),
     )
+    # outside the business years the time is not kept at all (nothing downstream can misread it)
+    in_years = F.year(parsed_at).between(EARLIEST_BUSINESS_YEAR, LATEST_BUSINESS_YEAR)
+    occurred_at = F.when(in_years, parsed_at)
     kind = F.trim(envelope["kind"])
     encoding = F.col("encoding_error") if "encoding_error" in lines.columns else F.lit(None).cast("string")
     errors = gather(
@@ -149,10 +155,17 @@ def read_envelopes(lines: DataFrame) -> DataFrame:
             "envelope field occurred_at is missing",
         ),
         failure(
-            is_object & occurred_text.isNotNull() & occurred_at.isNull(),
+            is_object & occurred_text.isNotNull() & parsed_at.isNull(),
             "occurred_at",
             "iso_timestamp",
             "occurred_at must be an ISO-8601 timestamp with a zone",
+            occurred_text,
+        ),
+        failure(
+            is_object & parsed_at.isNotNull() & ~in_years,
+            "occurred_at",
+            "business_time_range",
+            f"occurred_at must be from {EARLIEST_TIME} to {LATEST_TIME} (UTC)",
             occurred_text,
         ),
     )

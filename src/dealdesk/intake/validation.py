@@ -20,8 +20,12 @@ from dealdesk.config import (
     DEAL_STRUCTURES,
     DEAL_TYPES,
     DEPARTMENTS,
+    EARLIEST_BUSINESS_YEAR,
     INCENTIVE_CATEGORIES,
     INCENTIVE_CATEGORY_ALIASES,
+    LATEST_BUSINESS_YEAR,
+    MAX_AMOUNT,
+    MAX_CONTRACT_TERM_MONTHS,
     REGIONS,
     ROLES,
     SALES_CHANNELS,
@@ -47,6 +51,24 @@ def as_number(text: Column) -> Column:
 def as_date(text: Column) -> Column:
     """A real calendar date in YYYY-MM-DD form, else null (2025-02-30 is null)."""
     return F.when(F.trim(text).rlike(ISO_DATE), F.trim(text).try_cast("date"))
+
+
+def representable(value: Column) -> Column:
+    """A number the desk can store and add up: finite, and at most MAX_AMOUNT either way."""
+    return ~F.isnan(value) & (F.abs(value) <= F.lit(MAX_AMOUNT))
+
+
+def too_large(text: Column, field: str | Column, label: str | None = None) -> Column:
+    """The failure of a given number past what the desk can represent (Infinity, NaN, 1e400);
+    ``label`` names the field in the message when ``field`` is a computed path."""
+    value = as_number(text)
+    return failure(
+        ~blank(text) & value.isNotNull() & ~representable(value),
+        field,
+        "max_amount",
+        f"{label or field} must be a finite number from -{MAX_AMOUNT:,.0f} to {MAX_AMOUNT:,.0f}",
+        text,
+    )
 
 
 def as_bool(text: Column) -> Column:
@@ -122,7 +144,7 @@ def number(text: Column, field: str, *, minimum: float | None = None, maximum: f
         message = f"{field} must be a number"
     bad = ~blank(text) & (value.isNull() | out_of_range)
     not_a_number = failure(~blank(text) & value.isNull(), field, "number", f"{field} must be a number", text)
-    checked = F.coalesce(not_a_number, failure(bad, field, rule, message, text))
+    checked = F.coalesce(not_a_number, too_large(text, field), failure(bad, field, rule, message, text))
     if optional:
         return checked
     return F.coalesce(failure(blank(text), field, "required", f"{field} is required"), checked)
@@ -142,7 +164,17 @@ def calendar_date(text: Column, field: str, *, optional: bool = False) -> Column
     bad = ~blank(text) & as_date(text).isNull()
     if not optional:
         bad = bad | blank(text)
-    return failure(bad, field, "date", f"{field} must be a real calendar date in YYYY-MM-DD form", text)
+    outside = ~F.year(as_date(text)).between(EARLIEST_BUSINESS_YEAR, LATEST_BUSINESS_YEAR)
+    return F.coalesce(
+        failure(bad, field, "date", f"{field} must be a real calendar date in YYYY-MM-DD form", text),
+        failure(
+            outside,
+            field,
+            "date_range",
+            f"{field} must be from {EARLIEST_BUSINESS_YEAR}-01-01 to {LATEST_BUSINESS_YEAR}-12-31",
+            text,
+        ),
+    )
 
 
 def end_after_start(start: Column, end: Column, prefix: str) -> Column:
@@ -172,8 +204,13 @@ def _tier_errors(tier: Column, position: Column, structure_field: str) -> Column
             "annual_revenue must be a number >= 0",
             tier["annual_revenue"],
         ),
+        too_large(tier["annual_revenue"], at("annual_revenue"), "annual_revenue"),
         failure(
-            blank(tier["annual_gross_margin"]) | margin.isNull() | (margin < 0) | (margin > 1),
+            blank(tier["annual_gross_margin"])
+            | margin.isNull()
+            | F.isnan(margin)
+            | (margin < 0)
+            | (margin > 1),
             at("annual_gross_margin"),
             "between",
             "annual_gross_margin must be a decimal from 0 to 1 (0.355 = 35.5 %)",
@@ -212,6 +249,7 @@ def _tier_errors(tier: Column, position: Column, structure_field: str) -> Column
                 "value must be a number >= 0 (USD)",
                 incentive["value"],
             ),
+            too_large(incentive["value"], F.concat(ipath, F.lit("value")), "value"),
         )
 
     return concat_reasons(tier_failures, F.flatten(F.transform(incentives, incentive_errors)))
@@ -273,6 +311,7 @@ def _submission_checks(doc: Column, rules: BusinessRules) -> tuple[list[Column],
         required(deal["deal_name"], "deal.deal_name"),
         length_between(deal["deal_name"], "deal.deal_name", 1, limits.deal_name_max_chars),
         one_of(deal["priority"], "deal.priority", DEAL_PRIORITIES, optional=True),
+        number(deal["contract_term"], "deal.contract_term", minimum=1, maximum=MAX_CONTRACT_TERM_MONTHS),
     ]
     enums = [
         one_of(deal["deal_type"], "deal.deal_type", DEAL_TYPES),

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from dealdesk import ids
-from dealdesk.config import INCENTIVE_CATEGORY_ALIASES, BusinessRules
+from dealdesk.config import INCENTIVE_CATEGORY_ALIASES, MAX_CONTRACT_TERM_MONTHS, BusinessRules
 
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 NUMBER = re.compile(r"^[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|Infinity|NaN)$")
@@ -58,14 +58,17 @@ def enum(value: Any) -> str | None:
 
 
 def number(value: Any) -> float | None:
+    """A finite number (as the rules read it), else None: the rules reject what is not finite."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        return float(value)
-    trimmed = text(value)
-    if trimmed is None or not NUMBER.match(trimmed):
-        return None
-    return float(trimmed)
+        found = float(value) if not isinstance(value, int) or abs(value) < 10**308 else math.inf
+    else:
+        trimmed = text(value)
+        if trimmed is None or not NUMBER.match(trimmed):
+            return None
+        found = float(trimmed)
+    return found if math.isfinite(found) else None
 
 
 def boolean(value: Any) -> bool | None:
@@ -201,7 +204,8 @@ def submission_body(doc: dict[str, Any], rules: BusinessRules) -> dict[str, Any]
     given_term = number(deal.get("contract_term"))
     term = contract_term(start, end, rules)
     if term is None:
-        term = int(given_term) if given_term is not None else rules.validation.default_contract_term_months
+        given_ok = given_term is not None and 1 <= given_term <= MAX_CONTRACT_TERM_MONTHS
+        term = int(given_term) if given_ok else rules.validation.default_contract_term_months  # type: ignore[arg-type]
     tiers, lines, categories = [], [], []
     for tier in items(doc.get("tiers")):
         tier = obj(tier)
@@ -286,7 +290,7 @@ def _int(value: Any) -> int | None:
     if isinstance(value, bool | float):
         return None
     trimmed = text(value)
-    return int(trimmed) if trimmed is not None and re.fullmatch(r"[+-]?\d+", trimmed) else None
+    return int(trimmed) if trimmed is not None and re.fullmatch(r"[+-]?\d{1,18}", trimmed) else None
 
 
 def action_body(doc: dict[str, Any]) -> dict[str, Any]:

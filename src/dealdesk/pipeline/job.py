@@ -30,8 +30,8 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from dealdesk.config import DOCUMENT_KINDS, BusinessRules
-from dealdesk.core.desk import decide
-from dealdesk.core.model import Document, Effects
+from dealdesk.core.desk import DECISION_FAILED, decide
+from dealdesk.core.model import Document, Effects, LatestApplied
 from dealdesk.intake import documents as D
 from dealdesk.intake.landing import LandedFile, new_files
 from dealdesk.lakehouse import Lakehouse
@@ -189,6 +189,7 @@ def _sort_out(rows: list[dict[str, Any]], batch: Batch, replay_ids: set[str], ru
 
 
 REUSED = "event_id_reused"
+FAILED_NOTE = "could not be decided"  # how job_runs counts a document rejected by decision_failed
 
 
 def same_content(first: str, second: str) -> bool:
@@ -250,8 +251,10 @@ def _check_copies(
 
 
 def business_clock(lakehouse: Lakehouse) -> datetime | None:
-    """The latest business time landed so far (monitoring as of the data: --as-of latest-event)."""
-    rows = lakehouse.collect(lakehouse.read("raw_documents").agg(F.max("occurred_at").alias("at")))
+    """The latest business time of the documents applied so far (monitoring as of the data:
+    --as-of latest-event). A rejected document moves no clock."""
+    applied = lakehouse.read("processed_events").filter(F.col("outcome") == "applied")
+    rows = lakehouse.collect(applied.agg(F.max("occurred_at").alias("at")))
     return rows[0]["at"] if rows else None
 
 
@@ -355,13 +358,21 @@ def _process(
     if earlier is not None:
         rows += _parse(lakehouse, earlier, rules)
     _sort_out(rows, batch, set(replay_ids), rules)
-    moment = business_clock(lakehouse) if as_of == LATEST_EVENT else as_of
+    moment = LatestApplied(business_clock(lakehouse)) if as_of == LATEST_EVENT else as_of
     clock.done("pending")
     say(f"deciding {len(batch.documents):,} documents")
-    snapshot = read_snapshot(lakehouse, batch.documents, rules, moment)  # type: ignore[arg-type]
+    # the state as of the latest time the batch may reach (timers due by then)
+    horizon = (
+        moment.reach([d.occurred_at for d in batch.documents])
+        if isinstance(moment, LatestApplied)
+        else moment
+    )
+    snapshot = read_snapshot(lakehouse, batch.documents, rules, horizon)  # type: ignore[arg-type]
     snapshot.open_rejections = batch.open_rejections
     clock.done("read_state")
     effects = decide(snapshot, batch.documents, rules, moment)  # type: ignore[arg-type]
+    for event_id, error in effects.failed.items():
+        log.error("document %s could not be decided: %s; rejected (rule decision_failed)", event_id, error)
     clock.done("decide")
     for document in batch.envelope_rejects:
         effects.rejected.append({k: document[k] for k in ("event_id", "kind", "source_file", "line_number", "payload")}
@@ -381,13 +392,19 @@ def _process(
         journal.write_journal(lakehouse, record)
         run.rows_merged.update(_apply(lakehouse, record))
     clock.done("write")
-    if moment is not None:
-        _update_flags(lakehouse, rules, moment)  # type: ignore[arg-type]
+    if effects.as_of is not None:
+        _update_flags(lakehouse, rules, effects.as_of)
         clock.done("flags")
     run.lines_read += batch.lines
     for kind, count in batch.duplicates.items():
         run.accepted_by_kind[f"{kind} (duplicate)"] += count
+    failed = {
+        r["event_id"] for r in effects.rejected if any(x["rule"] == DECISION_FAILED for x in r["reasons"])
+    }
     for entry in effects.ledger:
+        if entry["event_id"] in failed:
+            run.rejected_by_kind[f"{entry['kind']} ({FAILED_NOTE})"] += 1
+            continue
         (run.accepted_by_kind if entry["outcome"] == "applied" else run.rejected_by_kind)[entry["kind"]] += 1
     for document in batch.envelope_rejects:
         run.rejected_by_kind[document["kind"] or "unreadable"] += 1

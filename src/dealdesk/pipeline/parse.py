@@ -9,17 +9,21 @@ and the rows an accepted document writes are read from its JSON in ``fields``.
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from dealdesk.config import BusinessRules
+from dealdesk.core.desk import decision_failure, one_line
 from dealdesk.core.model import Document
 from dealdesk.intake import documents as D
 from dealdesk.intake import validation as V
 from dealdesk.pipeline import fields
 from dealdesk.rules import concat_reasons, empty_reasons
+
+log = logging.getLogger(__name__)
 
 ENVELOPE_COLUMNS = ("event_id", "kind", "source_file", "line_number", "occurred_at", "payload")
 
@@ -83,13 +87,36 @@ def parse_documents(lines: DataFrame, rules: BusinessRules) -> tuple[DataFrame, 
     return submissions, others
 
 
+def _integer(digits: str) -> int | float:
+    return int(digits) if len(digits) < 4000 else float(digits)
+
+
 def to_document(row: dict[str, Any], rules: BusinessRules) -> Document:
-    """A checked row (readable envelope, known kind) as a core ``Document``."""
+    """A checked row (readable envelope, known kind) as a core ``Document``. One whose fields
+    cannot be read is rejected (rule decision_failed, the error in one line) rather than
+    stopping the run."""
+    try:
+        return _read_document(row, rules)
+    except Exception as error:
+        log.error("document %s could not be read: %s", row["event_id"], one_line(error))
+        return Document(
+            event_id=row["event_id"],
+            kind=row["kind"],
+            occurred_at=row["occurred_at"],
+            source_file=row["source_file"],
+            line_number=row["line_number"],
+            payload=row["payload"],
+            body={},
+            errors=[decision_failure(row["event_id"], one_line(error))],
+        )
+
+
+def _read_document(row: dict[str, Any], rules: BusinessRules) -> Document:
     kind, event_id, at = row["kind"], row["event_id"], row["occurred_at"]
     warnings = list(row["warnings"] or [])
-    try:
-        doc = json.loads(row["payload"])
-    except ValueError:
+    try:  # integers past Python's conversion limit are read as the engine reads them: doubles
+        doc = json.loads(row["payload"], parse_int=_integer)
+    except (ValueError, RecursionError):
         doc = {}
     doc = doc if isinstance(doc, dict) else {}
     if kind == "deal_submission":
