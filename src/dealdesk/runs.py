@@ -34,6 +34,7 @@ class JobRun:
     lines_read: int = 0
     engine_queries: int = 0
     unreadable: list[str] = field(default_factory=list)  # landing files left for the next run
+    not_read: list[str] = field(default_factory=list)  # landing files no run reads: extension, empty
     phases: dict[str, float] = field(default_factory=dict)  # seconds per phase of the run
 
     @property
@@ -58,6 +59,7 @@ class JobRun:
             "engine_queries": self.engine_queries,
             **({"phases": self.phases} if self.phases else {}),
             **({"unreadable_files": self.unreadable} if self.unreadable else {}),
+            **({"files_not_read": self.not_read} if self.not_read else {}),
         }
 
     def _row(self, status: str, error: str | None) -> tuple:

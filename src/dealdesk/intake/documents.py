@@ -103,7 +103,8 @@ def is_json_object(payload: Column) -> Column:
 def read_envelopes(lines: DataFrame) -> DataFrame:
     """Lines (source_file, line_number, payload) -> raw documents with envelope errors and warnings.
 
-    A missing event_id gets a stable one derived from file and line, with a warning.
+    A missing event_id gets a stable one, with a warning: ``derived_id`` when the lines carry it
+    (from the file's content checksum and the line number), else from file and line.
     """
     envelope = F.from_json(F.col("payload"), ENVELOPE_SCHEMA)
     is_object = is_json_object(F.col("payload"))
@@ -111,6 +112,8 @@ def read_envelopes(lines: DataFrame) -> DataFrame:
     derived_id = F.concat(
         F.lit("derived-"), F.sha2(F.concat_ws(":", "source_file", "line_number"), 256).substr(1, 32)
     )
+    if "derived_id" in lines.columns:
+        derived_id = F.coalesce(F.col("derived_id"), derived_id)
     occurred_text = envelope["occurred_at"]
     parsed_at = F.when(
         occurred_text.rlike(ISO_TIMESTAMP),
@@ -174,7 +177,7 @@ def read_envelopes(lines: DataFrame) -> DataFrame:
             is_object & (event_id.isNull() | (event_id == "")),
             "event_id",
             "required",
-            "event_id missing: derived from file and line",
+            "event_id missing: derived from the file's content and the line number",
             F.lit(None),
         )
     )

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +14,7 @@ from dealdesk.errors import DealDeskError
 
 log = logging.getLogger(__name__)
 
-LANDING_PATTERNS = ("*.jsonl", "*.json", "*.ndjson")
+LANDING_EXTENSIONS = (".jsonl", ".json", ".ndjson")  # compared without case: .JSONL is read too
 BOM = b"\xef\xbb\xbf"
 # Documents are a few levels deep; the engine's JSON reader misreads lines nested past ~128
 # levels, so deeper lines are rejected here with the true reason (and their event_id kept).
@@ -31,21 +33,45 @@ class LandedFile:
     # line number -> (nesting depth, event_id read from the text) for lines nested too deep
     too_deep: dict[int, tuple[int, str | None]] | None = None
 
+    def derived_id(self, line_number: int) -> str:
+        """The event id of a line that gives none: from the file's content and the line number,
+        so the same file gives the same ids wherever and whenever it lands."""
+        return "derived-" + hashlib.sha256(f"{self.sha256}:{line_number}".encode()).hexdigest()[:32]
 
-def find_files(landing: Path) -> list[Path]:
-    """Every JSON Lines file under the landing folder, in name order (files land named by time)."""
+
+@dataclass(frozen=True)
+class NotRead:
+    """A file in the landing folder that a run does not read, and why (named in the run summary)."""
+
+    path: str
+    why: str
+
+    def __str__(self) -> str:
+        return f"{self.path} ({self.why})"
+
+
+def find_files(landing: Path) -> tuple[list[Path], list[NotRead]]:
+    """(every JSON Lines file under the landing folder in name order — files land named by
+    time —, the other files found there with the reason they are not read)."""
     if landing.is_file():
         raise DealDeskError(f"landing path {landing} is a file: give the folder the files land in")
     if not landing.is_dir():
         raise DealDeskError(f"landing folder {landing} does not exist")
-    found = set()
-    for pattern in LANDING_PATTERNS:
-        for path in landing.rglob(pattern):
-            if path.is_symlink() and not path.exists():
-                log.warning("skipped %s: a symbolic link to nothing", path)
-            elif path.is_file():
-                found.add(path)
-    return sorted(found, key=lambda p: str(p.relative_to(landing)))
+    found, other = [], []
+    for path in landing.rglob("*"):
+        name = str(path.relative_to(landing))
+        if path.is_symlink() and not path.exists():
+            log.warning("skipped %s: a symbolic link to nothing", path)
+            other.append(NotRead(name, "a symbolic link to nothing"))
+        elif not path.is_file():
+            continue
+        elif path.suffix.lower() in LANDING_EXTENSIONS:
+            found.append(path)
+        else:
+            extension = f"extension {path.suffix}" if path.suffix else "no extension"
+            other.append(NotRead(name, f"{extension}: only {', '.join(LANDING_EXTENSIONS)} files are read"))
+    key = lambda p: str(p.relative_to(landing))  # noqa: E731
+    return sorted(found, key=key), sorted(other, key=lambda n: n.path)
 
 
 def read_file(path: Path) -> LandedFile:
@@ -57,6 +83,8 @@ def read_file(path: Path) -> LandedFile:
         raw_lines = raw_lines[:-1]
     if raw_lines and raw_lines[0].startswith(BOM):  # a byte-order mark is no part of the document
         raw_lines[0] = raw_lines[0][len(BOM) :]
+    if _one_json_value(raw_lines):  # a pretty-printed document or array: one line of the file's text
+        raw_lines = [b"\n".join(line.removesuffix(b"\r") for line in raw_lines).strip()]
     lines, problems, deep = [], {}, {}
     for number, raw in enumerate(raw_lines, start=1):
         raw = raw.removesuffix(b"\r")
@@ -83,6 +111,25 @@ def read_file(path: Path) -> LandedFile:
     )
 
 
+def _one_json_value(raw_lines: list[bytes]) -> bool:
+    """The file is one JSON object or array written over several lines (pretty-printed), not
+    JSON Lines: its first line opens it and is no document by itself."""
+    lines = [line for line in raw_lines if line.strip()]
+    if len(lines) < 2 or lines[0].strip() not in (b"[", b"{"):
+        return False
+    try:
+        value = json.loads(b"\n".join(raw_lines))
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(value, dict | list)
+
+
+def made_file(source: str, lines: Sequence[str]) -> LandedFile:
+    """Documents a job made itself, as a landed file named ``source``."""
+    text = "\n".join(lines).encode()
+    return LandedFile(source, 0, hashlib.sha256(text).hexdigest(), tuple(lines))
+
+
 def nesting_depth(line: str) -> int:
     """The deepest nesting of JSON arrays and objects in a line (brackets inside strings ignored)."""
     depth = deepest = 0
@@ -105,18 +152,22 @@ def nesting_depth(line: str) -> int:
     return deepest
 
 
-def new_files(landing: Path, taken_checksums: set[str]) -> tuple[list[LandedFile], list[str]]:
+def new_files(landing: Path, taken_checksums: set[str]) -> tuple[list[LandedFile], list[str], list[NotRead]]:
     """(files whose content was not taken before, files that could not be read: left for the
-    next run). The same file landed twice is read once."""
+    next run, files not read at all: another extension, or empty). The same file landed twice
+    is read once."""
     files, unreadable, seen = [], [], set(taken_checksums)
-    for path in find_files(landing):
+    paths, not_read = find_files(landing)
+    for path in paths:
         try:
             landed = read_file(path)
         except OSError as exc:
             log.warning("could not read %s: %s; left for the next run", path, exc.strerror or exc)
             unreadable.append(f"{path} ({exc.strerror or exc})")
             continue
-        if landed.sha256 not in seen:
+        if not any(line.strip() for line in landed.lines):
+            not_read.append(NotRead(str(path.relative_to(landing)), "empty: no document in it"))
+        elif landed.sha256 not in seen:
             seen.add(landed.sha256)
             files.append(landed)
-    return files, unreadable
+    return files, unreadable, sorted(not_read, key=lambda n: n.path)

@@ -31,9 +31,9 @@ from pyspark.sql import functions as F
 
 from dealdesk.config import DOCUMENT_KINDS, BusinessRules
 from dealdesk.core.desk import DECISION_FAILED, decide
-from dealdesk.core.model import Document, Effects, LatestApplied
+from dealdesk.core.model import Document, Effects, LatestApplied, reason
 from dealdesk.intake import documents as D
-from dealdesk.intake.landing import LandedFile, new_files
+from dealdesk.intake.landing import LandedFile, made_file, new_files
 from dealdesk.lakehouse import Lakehouse
 from dealdesk.pipeline import journal
 from dealdesk.pipeline.parse import parse_documents, to_document
@@ -46,7 +46,10 @@ log = logging.getLogger(__name__)
 
 LATEST_EVENT = "latest-event"
 CHUNK_BYTES = 16 * 1024 * 1024  # landing text sent to the engine per message, well under its limit
-LINE_SCHEMA = "source_file STRING, line_number BIGINT, payload STRING, encoding_error STRING, nesting INT, event_id_hint STRING"
+LINE_SCHEMA = (
+    "source_file STRING, line_number BIGINT, payload STRING, encoding_error STRING, nesting INT, "
+    "event_id_hint STRING, derived_id STRING"
+)
 RAW_KEY = ["source_file", "line_number", "event_id", "payload"]
 
 Progress = Callable[[str], None]
@@ -68,7 +71,7 @@ class Batch:
     lines: int = 0
 
 
-Line = tuple[str, int, str, str | None, int | None, str | None]
+Line = tuple[str, int, str, str | None, int | None, str | None, str]
 
 
 def _chunks(files: list[LandedFile]) -> list[list[Line]]:
@@ -85,7 +88,9 @@ def _chunks(files: list[LandedFile]) -> list[list[Line]]:
                 chunks.append([])
                 size = 0
             depth, hint = deep.get(number, (None, None))
-            chunks[-1].append((landed.path, number, line, problems.get(number), depth, hint))
+            chunks[-1].append(
+                (landed.path, number, line, problems.get(number), depth, hint, landed.derived_id(number))
+            )
             size += len(line) + 64
     return [c for c in chunks if c]
 
@@ -154,12 +159,13 @@ def _earlier_pending(
         [(r["source_file"], r["line_number"]) for r in latest.values()],
         "source_file STRING, line_number BIGINT",
     )
-    payloads = lakehouse.read("raw_documents").select("source_file", "line_number", "payload")
+    payloads = lakehouse.read("raw_documents").select("source_file", "line_number", "payload", "event_id")
     rows = lakehouse.collect(payloads.join(found, ["source_file", "line_number"], "left_semi"))
     # parsed from plain rows, as landed lines are (the embedded engine cannot resolve the parse
     # projections over a table read: "No field named ...payload")
     return lakehouse.spark.createDataFrame(
-        [(r["source_file"], r["line_number"], r["payload"], None, None, None) for r in rows], LINE_SCHEMA
+        [(r["source_file"], r["line_number"], r["payload"], None, None, None, r["event_id"]) for r in rows],
+        LINE_SCHEMA,
     )
 
 
@@ -186,6 +192,67 @@ def _sort_out(rows: list[dict[str, Any]], batch: Batch, replay_ids: set[str], ru
         document = to_document(row, rules)
         document.replay = row["event_id"] in replay_ids
         batch.documents.append(document)
+
+
+JSON_LINES = "json_lines"
+
+
+def _array_of(payload: str) -> list[Any] | None:
+    """The documents of a line that holds a JSON array of them (not JSON Lines), else None."""
+    if not payload.lstrip().startswith("["):
+        return None
+    try:
+        value = json.loads(payload)
+    except (ValueError, RecursionError):
+        return None
+    is_documents = isinstance(value, list) and any(isinstance(item, dict) for item in value)
+    return value if is_documents else None
+
+
+def _array_rejections(lakehouse: Lakehouse, effects: Effects) -> list[dict[str, Any]]:
+    """The batch's rejections, a line holding a JSON array refused with rule json_lines, and
+    with it each document of the array that has an event_id of its own, under that id: the app
+    finds every document it sent. An id the desk applied (before or in this batch) or rejects
+    for another reason keeps that outcome. Stored outcomes are read only when such lines came."""
+    found, lines = [], []
+    for row in effects.rejected:
+        documents = _array_of(row["payload"]) if row["kind"] is None else None
+        if documents is None:
+            lines.append(row)
+            continue
+        count, where = len(documents), "file (pretty-printed)" if "\n" in row["payload"] else "line"
+        message = (
+            f"the {where} holds a JSON array of {count} documents: send each document on a line of its "
+            "own (JSON Lines); each document with an event_id is rejected under it"
+        )
+        lines.append({**row, "reasons": [reason("line", JSON_LINES, message, f"{count} documents")]})
+        for number, document in enumerate(documents, start=1):
+            event_id = document.get("event_id") if isinstance(document, dict) else None
+            if isinstance(event_id, str) and event_id.strip():
+                kind = document.get("kind")
+                note = (
+                    f"document {number} of a JSON array of {count} in one {where}: send it on a line of "
+                    "its own (JSON Lines)"
+                )
+                found.append({**row, "event_id": event_id.strip(), "kind": kind if kind in DOCUMENT_KINDS else None,
+                              "payload": json.dumps(document),
+                              "reasons": [reason("line", JSON_LINES, note, f"document {number} of {count}")]})  # fmt: skip
+    if not found:
+        return lines
+    taken = {r["event_id"] for r in lines} | {
+        e["event_id"] for e in effects.ledger if e["outcome"] == "applied"
+    }
+    wanted = lakehouse.spark.createDataFrame([(r["event_id"],) for r in found], "event_id STRING")
+    applied = lakehouse.read("processed_events").filter(F.col("outcome") == "applied")
+    taken |= {
+        r["event_id"]
+        for r in lakehouse.collect(applied.join(wanted, "event_id", "left_semi").select("event_id"))
+    }
+    for row in found:
+        if row["event_id"] not in taken:
+            taken.add(row["event_id"])
+            lines.append(row)
+    return lines
 
 
 REUSED = "event_id_reused"
@@ -342,8 +409,11 @@ def _process(
     rows: list[dict[str, Any]] = []
     if landing is not None:
         taken = {r["sha256"] for r in lakehouse.collect(lakehouse.read("landed_files").select("sha256"))}
-        files, run.unreadable = new_files(Path(landing), taken)
-    made = [LandedFile(source, 0, "", tuple(text)) for source, text in lines]  # documents a job made
+        files, run.unreadable, not_read = new_files(Path(landing), taken)
+        run.not_read = [str(n) for n in not_read]
+        for skipped in not_read:
+            log.warning("not read: %s", skipped)
+    made = [made_file(source, text) for source, text in lines]  # documents a job made
     chunks = _chunks([*files, *made])
     run.rows_merged["raw_documents"] += sum(len(c) for c in chunks)
     if chunks:
@@ -377,6 +447,7 @@ def _process(
     for document in batch.envelope_rejects:
         effects.rejected.append({k: document[k] for k in ("event_id", "kind", "source_file", "line_number", "payload")}
                                 | {"reasons": document["errors"]})  # fmt: skip
+    effects.rejected = _array_rejections(lakehouse, effects)
     reused, refused_copies = _check_copies(lakehouse, batch, effects)
     effects.rejected.extend(reused)
     for message in effects.warnings:
@@ -407,5 +478,6 @@ def _process(
             continue
         (run.accepted_by_kind if entry["outcome"] == "applied" else run.rejected_by_kind)[entry["kind"]] += 1
     for document in batch.envelope_rejects:
-        run.rejected_by_kind[document["kind"] or "unreadable"] += 1
+        array = document["kind"] is None and _array_of(document["payload"]) is not None
+        run.rejected_by_kind[document["kind"] or ("json array" if array else "unreadable")] += 1
     run.rejected_by_kind.update(refused_copies)
