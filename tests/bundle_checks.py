@@ -1,8 +1,9 @@
 """Offline checks of the Databricks asset bundle, each returning a list of problems (empty: fine).
 
 The CLI's JSON schema catches unknown fields and wrong types; the other checks cover what it
-leaves loose: target modes, the wheel entry points and CLI subcommands the jobs call, variables
-and resource references, and the settings every job of ours must have.
+leaves loose: target modes and root paths, resource keys, the wheel entry points and CLI
+subcommands the jobs call, variables and resource references, and the settings every job of ours
+must have. tests/test_bundle_cli.py runs the Databricks CLI's own `bundle validate` as well.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import yaml
 REFERENCE = re.compile(r"\$\{([^}]+)\}")
 TARGET_MODES = ("development", "production")
 TRIGGER_FIELDS = ("schedule", "trigger", "continuous")
+SHARED_ROOTS = ("/Workspace/Shared/", "/Shared/")
 SCHEMA_ENV = "DEALDESK_BUNDLE_SCHEMA"
 
 
@@ -95,7 +97,9 @@ def schema_problems(bundle: Bundle, schema: Path) -> list[str]:
 
 
 def target_problems(bundle: Bundle) -> list[str]:
-    """Modes the CLI accepts, one default target, and what production mode needs to deploy."""
+    """Modes the CLI accepts, one default target, what production mode needs to deploy, and no
+    root path under /Workspace/Shared (writable by every workspace user) unless that is granted
+    explicitly (CAN_MANAGE for the group users), as the CLI warns."""
     targets = bundle.main.get("targets") or {}
     problems = []
     if not targets:
@@ -115,7 +119,35 @@ def target_problems(bundle: Bundle) -> list[str]:
                 problems.append(f"targets.{name}: production mode needs run_as")
             if not target.get("permissions"):
                 problems.append(f"targets.{name}: production mode needs permissions")
+        root_path = (target.get("workspace") or {}).get("root_path") or (
+            bundle.main.get("workspace") or {}
+        ).get("root_path")
+        permissions = [*(bundle.main.get("permissions") or []), *(target.get("permissions") or [])]
+        if (
+            root_path
+            and root_path.startswith(SHARED_ROOTS)
+            and {"level": "CAN_MANAGE", "group_name": "users"} not in permissions
+        ):
+            # The CLI's warning: every workspace user may change what the jobs run there.
+            problems.append(
+                f"targets.{name}.workspace.root_path: {root_path} is writable by all workspace users"
+            )
     return problems
+
+
+def key_problems(bundle: Bundle) -> list[str]:
+    """Resource keys are one namespace over every kind: the CLI refuses a key defined twice
+    (say a schema and a dashboard both called deal_desk), which the JSON schema cannot see."""
+    defined: dict[str, list[str]] = {}
+    for name, content in bundle.files.items():
+        for kind, group in (content.get("resources") or {}).items():
+            for key in group or {}:
+                defined.setdefault(key, []).append(f"resources.{kind}.{key} in {name}")
+    return [
+        f"resource key '{key}' is defined more than once: {', '.join(places)}"
+        for key, places in defined.items()
+        if len(places) > 1
+    ]
 
 
 def _walk_strings(node: Any, path: str) -> Iterator[tuple[str, str]]:
@@ -260,6 +292,7 @@ def offline_problems(
     """Every check but the schema validation (which needs the CLI's schema file)."""
     return [
         *target_problems(bundle),
+        *key_problems(bundle),
         *reference_problems(bundle),
         *entry_point_problems(bundle, pyproject, make_parser),
         *job_problems(bundle),

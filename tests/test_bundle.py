@@ -16,6 +16,7 @@ from tests.bundle_checks import (
     Bundle,
     entry_point_problems,
     job_problems,
+    key_problems,
     load_bundle,
     offline_problems,
     reference_problems,
@@ -92,7 +93,16 @@ def test_test_and_prod_targets(bundle: Bundle):
     assert test["variables"]["schema"] == "deal_desk_test"
     assert test["presets"] == {"name_prefix": "[test] ", "trigger_pause_status": "PAUSED"}
     assert "mode" not in test  # shared: not a development copy per person
-    assert test["workspace"]["root_path"].startswith("/Workspace/Shared/")
+    # One fixed folder for everybody, the jobs' principal's home: not /Workspace/Shared, where every
+    # workspace user could change the code that runs as the principal.
+    assert test["workspace"]["root_path"] == (
+        "/Workspace/Users/${var.service_principal_id}/.bundle/${bundle.name}/${bundle.target}"
+    )
+    assert test["permissions"] == [
+        {"level": "CAN_MANAGE", "service_principal_name": "${var.service_principal_id}"},
+        {"level": "CAN_MANAGE", "group_name": "${var.engineers_group}"},
+        {"level": "CAN_VIEW", "group_name": "${var.readers_group}"},
+    ]
 
     prod = targets["prod"]
     assert prod["mode"] == "production"
@@ -118,7 +128,8 @@ def test_no_literal_catalog_schema_host_or_email_in_resources(bundle: Bundle):
         text = (REPO / name).read_text()
         assert "@" not in text, name
         assert "https://" not in text, name
-        assert "deal_desk" not in text.replace("deal_desk:", "").replace("schemas.deal_desk.", ""), name
+        keys = text.replace("deal_desk:", "").replace("deal_desk_dashboard:", "")
+        assert "deal_desk" not in keys.replace("schemas.deal_desk.", ""), name
         assert not re.search(r"(catalog|schema)_name: *[^$ ]", text), name
 
 
@@ -158,6 +169,12 @@ def test_migration_job_passes_every_ddl_parameter(bundle: Bundle):
     passed = {value.split("=", 1)[0] for flag, value in itertools.pairwise(parameters) if flag == "--param"}
     needed = set().union(*(m.parameter_names for m in discover())) | {"analysts_group"}
     assert passed == needed
+
+
+def test_resource_keys_are_unique_over_every_kind(bundle: Bundle):
+    assert key_problems(bundle) == []
+    _, dashboard = bundle.resources("dashboards")["deal_desk_dashboard"]
+    assert dashboard["dataset_schema"] == "${resources.schemas.deal_desk.name}"
 
 
 def test_schema_grants(bundle: Bundle):
@@ -258,10 +275,33 @@ def test_unknown_target_mode_is_reported(tmp_path: Path):
 
 def test_production_without_root_path_is_reported(tmp_path: Path):
     text = (REPO / "databricks.yml").read_text()
-    root_path = re.search(r"\n      root_path: /Workspace/Users/[^\n]*", text)
+    root_path = re.search(r"\n      root_path: /Workspace/Users/\$\{workspace\.current_user[^\n]*", text)
     assert root_path is not None
     broken = broken_copy(tmp_path, "databricks.yml", root_path[0], "\n      host_hint: none")
     assert "targets.prod: production mode needs an explicit workspace.root_path" in target_problems(broken)
+
+
+def test_resource_key_used_by_two_kinds_is_reported(tmp_path: Path):
+    broken = broken_copy(tmp_path, "bundle/dashboard.yml", "    deal_desk_dashboard:\n", "    deal_desk:\n")
+    assert key_problems(broken) == [
+        "resource key 'deal_desk' is defined more than once: resources.dashboards.deal_desk in "
+        "bundle/dashboard.yml, resources.schemas.deal_desk in bundle/schema.yml"
+    ]
+
+
+def test_shared_root_path_is_reported_unless_granted_to_all_users(tmp_path: Path):
+    shared = "/Workspace/Shared/.bundle/${bundle.name}/${bundle.target}"
+    broken = broken_copy(
+        tmp_path,
+        "databricks.yml",
+        "root_path: /Workspace/Users/${var.service_principal_id}/.bundle/${bundle.name}/${bundle.target}",
+        f"root_path: {shared}",
+    )
+    assert target_problems(broken) == [
+        f"targets.test.workspace.root_path: {shared} is writable by all workspace users"
+    ]
+    broken.main["targets"]["test"]["permissions"].append({"level": "CAN_MANAGE", "group_name": "users"})
+    assert target_problems(broken) == []  # deliberate: the CLI accepts it too
 
 
 def test_job_without_failure_email_is_reported(tmp_path: Path):
