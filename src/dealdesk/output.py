@@ -70,7 +70,8 @@ def describe_run(summary: Mapping[str, Any]) -> str:
     """One line for a job's summary (``JobRun.summary()``): the job, then what it did.
 
     Documents in, accepted and rejected (for the steps that read documents), the rows written per
-    table, and the seconds and engine queries when the summary has them.
+    table, the seconds and engine queries when the summary has them, and the landing files the
+    run did not read (another extension, empty), each with the reason.
     """
     parts = []
     read, accepted, rejected = (int(summary.get(k) or 0) for k in ("lines_read", "accepted", "rejected"))
@@ -85,6 +86,8 @@ def describe_run(summary: Mapping[str, Any]) -> str:
     if summary.get("engine_queries") is not None:
         queries = int(summary["engine_queries"])
         parts.append(f"{queries:,} engine {'query' if queries == 1 else 'queries'}")
+    if summary.get("files_not_read"):
+        parts.append(f"not read: {', '.join(summary['files_not_read'])}")
     return f"{summary.get('job', '?'):<8} " + "; ".join(parts)
 
 
