@@ -23,6 +23,7 @@ from dealdesk.errors import DealDeskError
 from dealdesk.lakehouse import FAIL_AT_WRITE, InjectedFault, Lakehouse
 from dealdesk.pipeline import journal
 from dealdesk.runs import JobRun
+from dealdesk.serving.read_models import READ_MODELS
 from dealdesk.workflow.commands import sample_days
 from dealdesk.workflow.jobs import LATEST_EVENT, run_pipeline
 from tests import invariants
@@ -30,7 +31,10 @@ from tests.conftest import copy_of
 
 RULES = BusinessRules()
 # Columns that record when or in which run something was processed, not what happened.
-PROCESSING_COLUMNS = {"received_at", "run_id", "rejected_at", "replay_run_id", "taken_at", "processed_at"}
+PROCESSING_COLUMNS = {
+    "received_at", "run_id", "rejected_at", "replay_run_id", "taken_at", "processed_at",
+    "refreshed_at", "decided_at",  # the app's read models: when a run wrote them
+}  # fmt: skip
 SEEDED_AT_MIGRATION = {"approval_departments": {"created_at", "updated_at"}}
 # The runs' own bookkeeping: compared by what it must say, not row by row.
 BOOKKEEPING = {"job_runs", "schema_migrations", "run_journal", "run_lock"}
@@ -55,7 +59,11 @@ WRITES = [
     "MERGE rejected_documents",
     "MERGE processed_events",
     "MERGE landed_files",
+    # the app's read models: the rows replaced, each as a delete and an insert on this engine
+    *(f"MERGE {model}" for model in READ_MODELS for _ in range(2)),
     "MERGE run_journal",
+    "MERGE app_deals",
+    "MERGE app_deals",
     "MERGE deals",
     "MERGE run_lock",
     "MERGE job_runs",

@@ -32,6 +32,8 @@ from dealdesk.migrations import MigrationRunner, parse_parameters
 from dealdesk.output import FORMATS, render
 from dealdesk.recovery_commands import add_commands as add_recovery_commands
 from dealdesk.report import write_report
+from dealdesk.serving.commands import add_commands as add_serving_commands
+from dealdesk.serving.sync import database_of, open_serving
 from dealdesk.workflow.commands import add_commands as add_workflow_commands
 from dealdesk.workflow.commands import run_demo_days, status_summary
 
@@ -199,6 +201,7 @@ def next_commands(args: argparse.Namespace, shown: str, engine: str = "local") -
         f'{prefix} sql "SELECT status, count(*) AS deals FROM deals GROUP BY status"',
         f"{prefix} rejects",
         f"{prefix} report",
+        f"{prefix} serving url",
     ]
 
 
@@ -212,12 +215,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     lakehouse = Lakehouse.open(target)
     report = MigrationRunner(lakehouse).migrate()
     print(f"Applied {len(report.applied)} DDL files ({len(report.skipped)} Databricks-only skipped)")
+    server = open_serving(lakehouse, fresh=True)  # every run of the demo then brings the app's tables over
     run_demo_days(lakehouse, target.home, load_rules(args.rules))
     print()
     print(render(["table", "rows"], table_counts(lakehouse)))
     print()
     print(status_summary(lakehouse))
     print(f"\nReport: {write_report(lakehouse, target.home / 'report.html')}")
+    url = server.url(database=database_of(lakehouse))
+    print(f"\nThe app's serving database (PostgreSQL, schema app; stop it with `serving stop`):\n  {url}")
+    print(
+        f'  psql "{url}" -c "SET dealdesk.user_email = \'admin@example.com\'" -c "SELECT reference_number, status FROM app.deals"'
+    )
     print("\nLook at it next:")
     for command in next_commands(args, shown, target.engine):
         print(f"  {command}")
@@ -314,6 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_intake_commands(commands)
     add_workflow_commands(commands)
     add_recovery_commands(commands)
+    add_serving_commands(commands)
 
     demo = commands.add_parser(
         "demo", help=f"build a local lakehouse with sample data (in ./{DEMO_HOME.as_posix()} unless --home)"

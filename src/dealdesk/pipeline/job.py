@@ -40,6 +40,8 @@ from dealdesk.pipeline.parse import parse_documents, to_document
 from dealdesk.pipeline.state import read_snapshot
 from dealdesk.pipeline.write import write_effects
 from dealdesk.runs import JobRun, job_run
+from dealdesk.serving import read_models
+from dealdesk.serving.sync import serve
 from dealdesk.workflow import monitoring
 
 log = logging.getLogger(__name__)
@@ -329,19 +331,28 @@ def _apply(lakehouse: Lakehouse, record: journal.RunRecord) -> Counter[str]:
     written = write_effects(lakehouse, record.effects, record.run_id, record.now, set(record.ledger_known))
     if record.landed:
         lakehouse.merge(lakehouse.frame("landed_files", record.landed), "landed_files", ["sha256"])
+    read_models.refresh(lakehouse, record.effects, record.now)
     journal.mark_applied(lakehouse, record.run_id)
     return written
 
 
-def _update_flags(lakehouse: Lakehouse, rules: BusinessRules, as_of: datetime) -> None:
-    """flow_intelligence of every deal as of the business "now" (only changed rows written)."""
+def _update_flags(lakehouse: Lakehouse, rules: BusinessRules, as_of: datetime, now: datetime) -> None:
+    """flow_intelligence of every deal as of the business "now" (only changed rows written): the
+    app's read model first, so that a run cut between the two writes finds the change again."""
     flags = monitoring.flow_intelligence(
         lakehouse.read("deals"), lakehouse.read("deal_approvals"), as_of, rules
     )
     changed = flags.filter(~F.col("flow_intelligence").eqNullSafe(F.col("_previous"))).select(
         "id", "flow_intelligence"
     )
-    lakehouse.merge(changed, "deals", ["id"], update_columns=["flow_intelligence"], insert=False)
+    found = lakehouse.collect(changed)
+    if not found:
+        return
+    rows = lakehouse.spark.createDataFrame(
+        [(r["id"], r["flow_intelligence"]) for r in found], "id BIGINT, flow_intelligence STRING"
+    )
+    read_models.refresh_flags(lakehouse, rows, now)
+    lakehouse.merge(rows, "deals", ["id"], update_columns=["flow_intelligence"], insert=False)
 
 
 def _progress(message: str) -> None:
@@ -464,8 +475,12 @@ def _process(
         run.rows_merged.update(_apply(lakehouse, record))
     clock.done("write")
     if effects.as_of is not None:
-        _update_flags(lakehouse, rules, effects.as_of)
+        _update_flags(lakehouse, rules, effects.as_of, now)
         clock.done("flags")
+    served = serve(lakehouse)
+    if served is not None:
+        run.rows_merged.update({f"serving {table}": n for table, n in served.rows.items() if n})
+        clock.done("serve")
     run.lines_read += batch.lines
     for kind, count in batch.duplicates.items():
         run.accepted_by_kind[f"{kind} (duplicate)"] += count
