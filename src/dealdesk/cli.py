@@ -30,8 +30,10 @@ from dealdesk.intake.commands import add_commands as add_intake_commands
 from dealdesk.lakehouse import Lakehouse
 from dealdesk.migrations import MigrationRunner, parse_parameters
 from dealdesk.output import FORMATS, render
+from dealdesk.pipeline.journal import utc_now
 from dealdesk.recovery_commands import add_commands as add_recovery_commands
 from dealdesk.report import write_report
+from dealdesk.serving import read_models
 from dealdesk.serving.commands import add_commands as add_serving_commands
 from dealdesk.serving.sync import database_of, open_serving
 from dealdesk.workflow.commands import add_commands as add_workflow_commands
@@ -48,6 +50,9 @@ def ddl_parameters(args: argparse.Namespace) -> dict[str, str]:
     return parse_parameters([*from_env, *(args.param or [])])
 
 
+READ_MODELS_DDL = "092_app_read_models.sql"  # the migration that adds the app's read models
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
     target = target_of(args)
     if target.is_local:
@@ -56,6 +61,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     parameters = ddl_parameters(args)
     analysts = parameters.get("analysts_group")
     report = MigrationRunner(lakehouse, analysts_group=analysts, parameters=parameters).migrate()
+    if READ_MODELS_DDL in report.applied and lakehouse.read("deals").limit(1).count():
+        read_models.rebuild(lakehouse, utc_now())  # a lakehouse older than its read models: filled once
+        print(f"wrote the app's read models from the tables ({', '.join(read_models.READ_MODELS)})")
     for name in report.applied:
         print(f"applied  {name}")
     for name in report.skipped:
