@@ -16,8 +16,16 @@ import pytest
 from dealdesk.engine import Target
 from dealdesk.lakehouse import Lakehouse
 from dealdesk.migrations import MigrationRunner
+from dealdesk.serving.postgres import stop_servers_under
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def serving_databases_stopped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every serving database a test started (a demo, `serving url`) is stopped at the end."""
+    yield
+    stop_servers_under(tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture(scope="session")

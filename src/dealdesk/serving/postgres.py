@@ -198,3 +198,12 @@ class LocalServer:
         if found is None:
             raise ConfigurationError(f"{self.home} has no serving database yet: run `dealdesk serving url`")
         return f"postgresql://{role}@127.0.0.1:{found}/{database}"
+
+
+def stop_servers_under(folder: Path) -> list[Path]:
+    """Stop the serving database of every home under ``folder``; the homes whose server ran."""
+    return [
+        state.parent.parent
+        for state in folder.rglob("serving/server.json")
+        if LocalServer(state.parent.parent).stop()
+    ]
