@@ -61,5 +61,7 @@ bench: $(STAMP) $(SPARK_READY) ## Benchmark both engines (BENCH_ARGS="--engines 
 lock: $(UV) ## Re-resolve uv.lock after a dependency change
 	@py=$$(scripts/find-python312) || exit 1; $(UV) lock --python "$$py"
 
-clean: ## Remove the environments and local lakehouses
-	rm -rf $(VENV) $(TOOLS) .dealdesk .pytest_cache .ruff_cache dist
+clean: ## Remove what the build made: environments, caches, the demo's own lakehouse (yours stay)
+	@if [ -x $(VENV)/bin/dealdesk ] && [ -f $(DEMO_HOME)/.dealdesk-demo ]; then \
+		$(VENV)/bin/dealdesk --home $(DEMO_HOME) demo --remove; fi
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .ruff_cache dist

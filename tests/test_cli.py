@@ -110,3 +110,57 @@ def test_find_python_honours_an_explicit_interpreter(tmp_path: Path):
     )
     assert result.returncode == 0
     assert result.stdout.strip() == sys.executable
+
+
+def test_every_command_the_readme_describes_once_has_that_description_in_its_help():
+    """The README's command lines (`.venv/bin/dealdesk CMD ...  # what it does`) and `--help`
+    say the same; a command the README shows several times (with other options) is left out."""
+    import argparse
+    import re
+    from pathlib import Path
+
+    from dealdesk.cli import build_parser
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    described: dict[str, list[str]] = {}
+    for command, comment in re.findall(
+        r"^\.venv/bin/dealdesk ([a-z][a-z-]*)\b[^\n#]*(?:#\s*(.+))?$", readme, re.MULTILINE
+    ):
+        described.setdefault(command, []).append(comment.strip())
+    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    helps = {choice.dest: choice.help for choice in commands._choices_actions}
+    once = {
+        command: comments[0] for command, comments in described.items() if len(comments) == 1 and comments[0]
+    }
+    assert {"run", "route", "decide", "monitor", "ingest", "replay"} <= set(once)
+    assert {command: helps.get(command) for command in once} == once
+    for command in ("route", "decide"):  # and each command's own --help opens with it
+        assert " ".join(commands.choices[command].format_help().split("\n\n")[1].split()) == helps[command]
+
+
+def test_a_closed_pipe_ends_the_command_quietly(tmp_path):
+    """`dealdesk sql ... | head -1`: the reader goes away; no error, no traceback."""
+    import subprocess
+    import sys
+
+    home = str(tmp_path / "home")
+    command = [sys.executable, "-m", "dealdesk.cli", "--home", home]
+    assert subprocess.run([*command, "migrate"], capture_output=True, timeout=300).returncode == 0
+    reader = subprocess.Popen(
+        [*command, "sql", "SELECT id, repeat('x', 100) AS filler FROM range(50000)"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert reader.stdout is not None and reader.stdout.readline().split() == [b"id", b"filler"]
+    reader.stdout.close()  # as `head -1` does once it has its line
+    _, err = reader.communicate(timeout=300)
+    assert err.decode() == "" and reader.returncode == 141
+
+
+def test_sql_table_output_escapes_control_characters():
+    from dealdesk.output import render
+
+    text = render(["name\x1b"], [["red\x1b[31m\r\nnext\ttab\x7f\x9b"]])
+    assert "\x1b" not in text and "\r" not in text and "\x7f" not in text and "\x9b" not in text
+    assert "red\\x1b[31m\\r\\nnext\\ttab\\x7f\\x9b" in text and "name\\x1b" in text
+    assert text.count("\n") == 3  # header, rule, one row, the count: one line each

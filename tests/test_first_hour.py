@@ -345,3 +345,34 @@ def test_each_command_module_imports_first_and_alone(module: str):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+def test_make_clean_removes_the_demo_by_its_marker_and_never_a_lakehouse_of_yours(tmp_path):
+    """`make clean` in a copy of the Makefile: the build's folders and the demo's own files go,
+    a lakehouse next to the demo stays."""
+    import shutil
+    import subprocess
+
+    repo = Path(__file__).resolve().parents[1]
+    shutil.copy(repo / "Makefile", tmp_path / "Makefile")
+    (tmp_path / "venv" / "bin").mkdir(parents=True)
+    (tmp_path / "venv" / "bin" / "dealdesk").symlink_to(repo / ".venv" / "bin" / "dealdesk")
+    demo, mine = tmp_path / ".dealdesk" / "demo", tmp_path / ".dealdesk" / "mine"
+    for path in (demo / "warehouse" / "main" / "deal_desk", demo / "landing", mine / "warehouse" / "main"):
+        path.mkdir(parents=True)
+        (path / "data.parquet").write_text("rows")
+    (demo / ".dealdesk-demo").write_text(
+        json.dumps(
+            {"created_by": "dealdesk demo", "created": ["warehouse/main/deal_desk", "landing", "report.html"]}
+        )
+    )
+    (tmp_path / ".pytest_cache").mkdir()
+    done = subprocess.run(
+        ["make", "-s", "clean", "VENV=venv"], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert (
+        not demo.exists() and not (tmp_path / "venv").exists() and not (tmp_path / ".pytest_cache").exists()
+    )
+    assert (mine / "warehouse" / "main" / "data.parquet").read_text() == "rows"
+    assert "removed the demo lakehouse" in done.stdout

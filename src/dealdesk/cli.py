@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -35,6 +36,7 @@ from dealdesk.recovery_commands import add_commands as add_recovery_commands
 from dealdesk.report import write_report
 from dealdesk.serving import read_models
 from dealdesk.serving.commands import add_commands as add_serving_commands
+from dealdesk.serving.postgres import LocalServer
 from dealdesk.serving.sync import database_of, open_serving
 from dealdesk.workflow.commands import add_commands as add_workflow_commands
 from dealdesk.workflow.commands import run_demo_days, status_summary
@@ -213,9 +215,34 @@ def next_commands(args: argparse.Namespace, shown: str, engine: str = "local") -
     ]
 
 
+def remove_demo_home(home: Path, shown: str) -> None:
+    """Delete what the demo created (its marker says what) and its serving database; the home
+    folder too when nothing else is left in it. Anything else is refused."""
+    if not (home / DEMO_MARKER).is_file():
+        raise DemoError(f"demo: {shown} is not a demo lakehouse (no {DEMO_MARKER}); nothing was deleted")
+    entries = _recorded_entries(home)
+    LocalServer(home).remove()
+    for path in entries:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
+    (home / DEMO_MARKER).unlink()
+    for path in entries:  # the folders they were in, once empty (warehouse/main), and the home
+        for folder in path.parents:
+            if folder == home.parent:
+                break
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     shown = args.home or str(DEMO_HOME)
     target = replace(target_of(args), home=Path(shown))  # target_of checks the options
+    if args.remove:
+        remove_demo_home(target.home, shown)
+        print(f"removed the demo lakehouse in {shown}")
+        return 0
     if not target.is_local:
         raise DealDeskError("demo builds a fresh local lakehouse: use --engine local or spark")
     prepare_demo_home(target, args.rebuild, shown)
@@ -289,7 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress and show stack traces")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    migrate = commands.add_parser("migrate", help="apply pending DDL files")
+    migrate = commands.add_parser("migrate", help="apply pending DDL (safe to re-run)")
     migrate.add_argument(
         "--param",
         action="append",
@@ -306,11 +333,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sql.set_defaults(func=cmd_sql)
 
-    tables = commands.add_parser("tables", help="list the tables and their row counts")
+    tables = commands.add_parser("tables", help="tables and row counts")
     tables.add_argument("--format", choices=FORMATS, default="table")
     tables.set_defaults(func=cmd_tables)
 
-    report = commands.add_parser("report", help="write a self-contained HTML report with charts")
+    report = commands.add_parser("report", help="HTML report with charts: <home>/report.html")
     report.add_argument("--out", metavar="FILE.html", help="where to write it (default: <home>/report.html)")
     report.set_defaults(func=cmd_report)
 
@@ -341,7 +368,15 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="build an existing demo lakehouse again (deletes only what the demo created)",
     )
+    demo.add_argument(
+        "--remove",
+        action="store_true",
+        help="delete the demo lakehouse: only what the demo created, and its serving database",
+    )
     demo.set_defaults(func=cmd_demo)
+    for choice in commands._choices_actions:  # each command's --help opens with its one-line summary
+        page = commands.choices[choice.dest]
+        page.description = page.description or choice.help
     return parser
 
 
@@ -355,6 +390,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # the reader went away (`dealdesk rejects | head`): end quietly, as any writer to a pipe;
+        # stdout goes nowhere from here so the interpreter's last flush does not fail again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -36,6 +37,16 @@ def _cell(value: Any) -> str:
     return json.dumps(plain) if isinstance(plain, dict | list) else str(plain)
 
 
+# C0 and C1 control characters and DEL: a cell must never move the cursor or recolour the terminal
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def visible(text: str) -> str:
+    """``text`` with every control character written as an escape (\\n, \\r, \\t, \\x1b)."""
+    return _CONTROL.sub(lambda m: _NAMED.get(m.group(), f"\\x{ord(m.group()):02x}"), text)
+
+
 def render(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str = "table") -> str:
     if fmt == "json":
         return "\n".join(json.dumps(dict(zip(columns, map(_plain, row), strict=True))) for row in rows)
@@ -47,7 +58,8 @@ def render(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str = "ta
         return buffer.getvalue().rstrip("\n")
     if fmt != "table":
         raise ValueError(f"format '{fmt}' is not one of {', '.join(FORMATS)}")
-    cells = [[_cell(v) for v in row] for row in rows]
+    columns = [visible(c) for c in columns]  # the table is for a terminal
+    cells = [[visible(_cell(v)) for v in row] for row in rows]
     widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
     line = lambda values: "  ".join(v.ljust(w) for v, w in zip(values, widths, strict=True)).rstrip()  # noqa: E731
     out = [line(columns), line(["-" * w for w in widths]), *(line(r) for r in cells)]

@@ -90,9 +90,7 @@ def cmd_maintain(args: argparse.Namespace) -> int:
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     """Register ``backup`` and ``restore`` on the ``dealdesk`` parser."""
-    backup = commands.add_parser(
-        "backup", help="copy every table into the backup schema at one recorded version (a restore point)"
-    )
+    backup = commands.add_parser("backup", help="a restore point: every table at one recorded version")
     backup.add_argument(
         "--keep",
         type=int,
@@ -121,7 +119,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
     maintain_ = commands.add_parser(
         "maintain",
-        help="OPTIMIZE and VACUUM every table (Spark and Databricks; VACUUM keeps each table's retention)",
+        help="OPTIMIZE and VACUUM (Spark and Databricks)",
     )
     maintain_.add_argument("--table", help="this table only (default: every table)")
     maintain_.set_defaults(func=cmd_maintain)

@@ -98,20 +98,20 @@ def cmd_sync_users(args: argparse.Namespace) -> int:
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     """Register the intake subcommands on the ``dealdesk`` parser."""
-    ingest = commands.add_parser("ingest", help="take new landing files: keep, validate and merge every line")
+    ingest = commands.add_parser(
+        "ingest", help="take new files: keep every line, validate, MERGE, reject with reasons"
+    )
     ingest.add_argument("--landing", required=True, help="folder of JSON Lines files from the app")
     add_run_format(ingest)
     ingest.set_defaults(func=cmd_ingest)
 
-    rejects = commands.add_parser("rejects", help="list rejected documents with their reasons")
+    rejects = commands.add_parser("rejects", help="rejected documents and why")
     rejects.add_argument("--since", help="only those rejected at or after this date or time (UTC)")
     rejects.add_argument("--all", action="store_true", help="include documents a replay has accepted")
     rejects.add_argument("--format", choices=FORMATS, default="table")
     rejects.set_defaults(func=cmd_rejects)
 
-    again = commands.add_parser(
-        "replay", help="re-process rejected documents once the data they lacked has arrived"
-    )
+    again = commands.add_parser("replay", help="re-process rejects once the data they lacked arrived")
     again.add_argument("event_ids", nargs="+", metavar="EVENT_ID", help="event ids from `dealdesk rejects`")
     add_run_format(again)
     again.set_defaults(func=cmd_replay)

@@ -18,6 +18,7 @@ import importlib.util
 import json
 import os
 import pwd
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -190,6 +191,18 @@ class LocalServer:
         if not self.running():
             return False
         self._run("pg_ctl", "stop", "-D", str(self.pgdata), "-m", "fast", "-w")
+        return True
+
+    def remove(self) -> bool:
+        """Stop the server and delete its data and records (the demo's own, when it is removed);
+        False when this home has none."""
+        if not self.exists() and not (self.pgdata / "PG_VERSION").exists():
+            return False
+        self.stop()
+        shutil.rmtree(self.data_folder, ignore_errors=True)  # this home's server data, made by _prepare
+        self.state_file.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            self.folder.rmdir()  # only when nothing else is in it
         return True
 
     def url(self, role: str = APP_ROLE, *, database: str, port: int | None = None) -> str:

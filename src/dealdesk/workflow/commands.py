@@ -135,24 +135,32 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     as_of_help = (
         f"business 'now' for monitoring: ISO-8601 time, or '{LATEST_EVENT}' (default: the current time)"
     )
-    route = commands.add_parser("route", help="route submitted and resubmitted deals to their approvers")
+    route = commands.add_parser(
+        "route", help="apply documents still pending (a run cut short before its journal)"
+    )
     add_run_format(route)
     route.set_defaults(func=cmd_route)
-    decide = commands.add_parser("decide", help="apply landed approval actions and status changes")
+    decide = commands.add_parser(
+        "decide", help="the same as route: kept for the deployed jobs and scripts that name the old steps"
+    )
     add_run_format(decide)
     decide.set_defaults(func=cmd_decide)
     monitor = commands.add_parser(
-        "monitor", help="escalate overdue approvals, flag deals, close expired drafts"
+        "monitor", help="let drafts expire and approvals escalate as of a time; flow_intelligence"
     )
     monitor.add_argument("--as-of", help=as_of_help)
     add_run_format(monitor)
     monitor.set_defaults(func=cmd_monitor)
-    run = commands.add_parser("run", help="ingest a landing folder, then route, decide and monitor")
+    run = commands.add_parser(
+        "run", help="take new files and apply every document in order: what the scheduled job runs"
+    )
     run.add_argument("--landing", required=True, help="folder of JSON Lines files from the app")
     run.add_argument("--as-of", help=as_of_help)
     add_run_format(run)
     run.set_defaults(func=cmd_run)
-    preview = commands.add_parser("preview", help="show the departments and approvers a submission would get")
+    preview = commands.add_parser(
+        "preview", help="departments, approval level and likely assignees, before submitting"
+    )
     preview.add_argument(
         "file", help="a deal_submission document (JSON), or a JSON Lines file: every submission in it"
     )
