@@ -20,6 +20,11 @@ lakehouse, then 10x larger. Every figure under the same keys per engine.
 4. Backlog: ``--backlog-years`` of generated documents taken by one run on a new lakehouse.
 5. Views: every reporting view queried ``--repeats`` times (median, p95), then by
    ``--clients`` concurrent clients.
+6. Serving (embedded engine only, after every other timing: a home with a serving database
+   syncs after every run): the app's read models rebuilt on the 7-year lakehouse and copied
+   whole to the home's PostgreSQL, the app's queries timed at 1 to 1,000 concurrent users, and a
+   second peak day run with serving on (scripts/bench_serving.py). ``--only serving`` runs this
+   stage alone, on the 7-year lakehouse an earlier run left in ``--work`` (else built first).
 
 Prints a table and writes the figures to bench/results.json. Figures, not assertions.
 """
@@ -35,9 +40,10 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
+import bench_serving
 import pyarrow as pa
 
 from dealdesk import table_types
@@ -178,7 +184,7 @@ def honest_floor(lakehouse: Lakehouse, landing: Path, run_id: str) -> float:
             rows.setdefault(table, []).extend(r for r in found if not r.get("_delete"))
     rows["landed_files"] = record.landed
     with Stopwatch() as floor:
-        files, _ = new_files(landing, set())
+        files, _, _ = new_files(landing, set())
         lines = [(f.path, n, line) for f in files for n, line in enumerate(f.lines, start=1)]
         frames = {
             "raw_documents": lakehouse.spark.createDataFrame(
@@ -286,6 +292,95 @@ def time_views(lakehouse: Lakehouse, repeats: int, clients: int) -> dict[str, ob
     }
 
 
+def build_base_month(work: Path, home: Path, args: argparse.Namespace) -> float:
+    """The base month's generated documents through the pipeline, on a new lakehouse; seconds."""
+    print(f"base month: {args.deals_per_month} deals through the pipeline ...", flush=True)
+    base = fresh_lakehouse(HISTORY_BUILDER, home, "bench_base")
+    generate(work / "base", years=1 / 12, mix=Mix(deals_per_month=args.deals_per_month, revised=0.0),
+             start=BASE_MONTH)  # fmt: skip
+    with Stopwatch() as watch:
+        jobs.run_pipeline(base, work / "base", load_rules(None), jobs.LATEST_EVENT)
+    return watch.seconds
+
+
+def build_history(home: Path, schema: str, copies: int) -> float:
+    """A new lakehouse holding the base month's people and companies and ``copies`` months of
+    its rows; seconds."""
+    base = open_existing(HISTORY_BUILDER, home, "bench_base")
+    lakehouse = fresh_lakehouse(HISTORY_BUILDER, home, schema)
+    with Stopwatch() as grow:
+        for table in ("users", "advertisers", "agencies"):
+            lakehouse.sql(
+                f"INSERT INTO {lakehouse.table_name(table)} SELECT * FROM {base.table_name(table)}"
+            ).collect()
+        grow_history(lakehouse, base, 0, copies)
+    return grow.seconds
+
+
+SERVING_SCHEMA = "bench_1x"  # the 7-year lakehouse
+
+
+def serving_stage(home: Path, work: Path, args: argparse.Namespace) -> dict[str, object]:
+    """The serving figures on the 7-year lakehouse of ``home`` (embedded engine): after every other
+    timing, since a home with a serving database syncs after every run. A failure is recorded,
+    not raised: the other figures stand."""
+    stop_engine("local")
+    try:
+        lakehouse = open_existing("local", home, SERVING_SCHEMA)
+        (latest,) = lakehouse.sql(
+            f"SELECT max(created_at) AS at FROM {lakehouse.table_name('deals')}"
+        ).collect()
+        return bench_serving.measure(
+            lakehouse,
+            work,
+            day=max(PEAK_DAY, latest["at"].date()) + timedelta(days=1),
+            documents=args.peak_documents,
+            first_numbers=highest_numbers(lakehouse),
+            levels=[int(n) for n in args.serving_users.split(",") if n.strip()],
+            seconds=args.serving_seconds,
+        )
+    except Exception as error:  # the figures say what failed
+        import traceback
+
+        traceback.print_exc()
+        return {"error": f"{type(error).__name__}: {error}"}
+    finally:
+        stop_engine("local")
+
+
+def serving_only(args: argparse.Namespace) -> int:
+    """The serving stage alone, on the 7-year lakehouse an earlier run left in the work folder
+    (built first when there is none); only the ``serving`` figures of the results file change."""
+    work = args.work / "local"
+    home = work / "lakehouse"
+    deals = args.years * 12 * args.deals_per_month
+    marks = [work / "partial.json", work / "serving-history.json"]  # bench_engine's, this stage's own
+    built = any(
+        json.loads(m.read_text()).get("1x", {}).get("rows", {}).get("deals") == deals
+        for m in marks
+        if m.exists()
+    )
+    if built and (home / "warehouse").exists():
+        print(f"serving: reusing the {args.years}-year lakehouse in {work}", flush=True)
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        build_base_month(work, home, args)
+        print(f"1x: growing {args.years * 12} months of history ...", flush=True)
+        build_history(home, SERVING_SCHEMA, args.years * 12)
+        stop_engine(HISTORY_BUILDER)
+        (work / "serving-history.json").write_text(json.dumps({"1x": {"rows": {"deals": deals}}}) + "\n")
+    figures = serving_stage(home, work, args)
+    previous = json.loads(args.out.read_text()) if args.out.exists() else {}
+    previous["serving"] = figures
+    previous.setdefault("engines", {}).setdefault("local", {})["serving"] = figures
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(previous, indent=2) + "\n")
+    bench_serving.print_figures(figures)
+    print(f"\nwritten: {args.out} (serving)")
+    return 1 if "error" in figures else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -302,7 +397,26 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--work", type=Path, default=ROOT / "bench" / ".work", help="scratch folder")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
+    parser.add_argument(
+        "--only",
+        choices=("serving",),
+        help="run one stage alone: serving (embedded engine, whatever --engines says), on the "
+        "7-year lakehouse an earlier run left in --work, else built first",
+    )
+    parser.add_argument(
+        "--serving-users",
+        default="1,50,200,1000",
+        help="concurrent app users to time (default 1,50,200,1000)",
+    )
+    parser.add_argument(
+        "--serving-seconds",
+        type=float,
+        default=10.0,
+        help="measured seconds per number of users (default 10)",
+    )
     args = parser.parse_args(argv)
+    if args.only == "serving":
+        return serving_only(args)
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     unknown = sorted(set(engines) - {"local", "spark"})
     if unknown or not engines:
@@ -342,13 +456,7 @@ def bench_engine(engine: str, args: argparse.Namespace) -> dict[str, object]:
         "history_built_by": HISTORY_BUILDER,
     }
 
-    print(f"base month: {args.deals_per_month} deals through the pipeline ...", flush=True)
-    base = fresh_lakehouse(HISTORY_BUILDER, home, "bench_base")
-    generate(work / "base", years=1 / 12, mix=Mix(deals_per_month=args.deals_per_month, revised=0.0),
-             start=BASE_MONTH)  # fmt: skip
-    with Stopwatch() as watch:
-        jobs.run_pipeline(base, work / "base", load_rules(None), jobs.LATEST_EVENT)
-    results["base_month_seconds"] = round(watch.seconds, 1)
+    results["base_month_seconds"] = round(build_base_month(work, home, args), 1)
 
     months = args.years * 12
     runs = {}
@@ -357,14 +465,7 @@ def bench_engine(engine: str, args: argparse.Namespace) -> dict[str, object]:
         # The history is written by the embedded engine for every engine: the same rows on each,
         # and minutes of copying saved on Spark. (The embedded engine cannot read every file Spark
         # writes: docs/engines.md.)
-        base = open_existing(HISTORY_BUILDER, home, "bench_base")
-        lakehouse = fresh_lakehouse(HISTORY_BUILDER, home, f"bench_{label}")
-        with Stopwatch() as grow:
-            for table in ("users", "advertisers", "agencies"):
-                lakehouse.sql(
-                    f"INSERT INTO {lakehouse.table_name(table)} SELECT * FROM {base.table_name(table)}"
-                ).collect()
-            grow_history(lakehouse, base, 0, copies)
+        grow_seconds = build_history(home, f"bench_{label}", copies)
         # A job run starts its own engine. The engine that has just written years of history
         # in one statement runs the same day about twice as slowly: time a fresh one.
         stop_engine(HISTORY_BUILDER)
@@ -372,7 +473,7 @@ def bench_engine(engine: str, args: argparse.Namespace) -> dict[str, object]:
         lakehouse = open_existing(engine, home, f"bench_{label}")
         counts = row_counts(lakehouse)
         print(
-            f"{label}: {counts['deals']:,} deals, built in {grow.seconds:.0f} s; timing the peak day ...",
+            f"{label}: {counts['deals']:,} deals, built in {grow_seconds:.0f} s; timing the peak day ...",
             flush=True,
         )
         peak = time_peak_day(lakehouse, work, args.peak_documents)
@@ -389,7 +490,7 @@ def bench_engine(engine: str, args: argparse.Namespace) -> dict[str, object]:
         stop_engine(engine)
         runs[label] = {
             "rows": counts,
-            "build_seconds": round(grow.seconds, 1),
+            "build_seconds": round(grow_seconds, 1),
             "peak_day": peak,
             "views": views,
         }
@@ -429,6 +530,9 @@ def bench_engine(engine: str, args: argparse.Namespace) -> dict[str, object]:
             "build_seconds": {"1x": one["build_seconds"], "10x": big["build_seconds"]},
         }
     )
+    if engine == "local":
+        print("serving: the app's serving database on the 7-year lakehouse ...", flush=True)
+        results["serving"] = serving_stage(home, work, args)
     return results
 
 
@@ -465,6 +569,8 @@ def print_table(measured: dict[str, dict]) -> None:
         print(f"{name:<{width}}  " + "".join(f"{columns[e][i][1]:<28}" for e in engines) + targets[i])
     for engine in engines:
         print(f"{header[engine]} per phase: {measured[engine]['peak_day_steps']}")
+    if "serving" in measured.get("local", {}):
+        bench_serving.print_figures(measured["local"]["serving"])
 
 
 if __name__ == "__main__":
