@@ -12,6 +12,8 @@ import pytest
 
 from dealdesk.cli import build_parser
 from dealdesk.migrations import discover
+from dealdesk.serving.read_models import KEYS
+from dealdesk.serving.sync import TABLES
 from tests.bundle_checks import (
     Bundle,
     entry_point_problems,
@@ -106,7 +108,12 @@ def test_test_and_prod_targets(bundle: Bundle):
 
     prod = targets["prod"]
     assert prod["mode"] == "production"
-    assert prod["variables"] == {"schema": "deal_desk_prod", "service_principal_name": "svc-dealdesk-prod"}
+    assert prod["variables"] == {
+        "schema": "deal_desk_prod",
+        "service_principal_name": "svc-dealdesk-prod",
+        "serving_instance": "dealdesk-prod",
+        "serving_capacity": "CU_2",
+    }
     assert prod["workspace"]["root_path"].startswith("/Workspace/Users/${workspace.current_user.userName}/")
     assert bundle.main["run_as"] == {"service_principal_name": "${var.service_principal_id}"}
     variables = bundle.main["variables"]
@@ -184,6 +191,52 @@ def test_schema_grants(bundle: Bundle):
     assert {"USE_SCHEMA", "SELECT", "MODIFY"} <= grants["${var.service_principal_id}"]
     assert grants["${var.analysts_group}"] == {"USE_SCHEMA"}  # SELECT only on the views, per view
     assert schema["name"] == "${var.schema}" and schema["catalog_name"] == "${var.catalog}"
+
+
+def test_every_read_model_is_synced_to_the_serving_database_with_its_key(bundle: Bundle):
+    synced = {
+        d["spec"]["source_table_full_name"].rsplit(".", 1)[1]: d
+        for _, d in bundle.resources("synced_database_tables").values()
+    }
+    assert set(synced) == set(KEYS)
+    for model, definition in synced.items():
+        assert definition["spec"]["primary_key_columns"] == KEYS[model]
+        assert (
+            definition["spec"]["source_table_full_name"]
+            == f"${{var.catalog}}.${{resources.schemas.deal_desk.name}}.{model}"
+        )
+        assert (
+            definition["name"]
+            == f"${{resources.database_catalogs.serving_catalog.name}}.app.{TABLES[model][0]}"
+        )
+        assert definition["spec"]["scheduling_policy"] == "CONTINUOUS"
+    change_feed = (REPO / "ddl" / "093_serving_change_feed.databricks.sql").read_text()
+    assert all(
+        f".{model} SET TBLPROPERTIES ('delta.enableChangeDataFeed' = 'true')" in change_feed for model in KEYS
+    )
+
+
+def test_the_app_may_write_its_landing_volume_and_use_the_serving_database_and_nothing_else(bundle: Bundle):
+    app = "${var.app_service_principal_id}"
+    granted = []
+    for kind in ("schemas", "volumes", "catalogs", "registered_models"):
+        for key, (_, definition) in bundle.resources(kind).items():
+            granted += [
+                (kind, key, p)
+                for g in definition.get("grants") or []
+                if g["principal"] == app
+                for p in g["privileges"]
+            ]
+    for kind in ("database_instances", "jobs", "dashboards"):
+        for key, (_, definition) in bundle.resources(kind).items():
+            granted += [(kind, key, p["level"]) for p in definition.get("permissions") or []
+                        if app in (p.get("service_principal_name"), p.get("user_name"), p.get("group_name"))]  # fmt: skip
+    assert sorted(granted) == [
+        ("database_instances", "serving_instance", "CAN_USE"),
+        ("schemas", "deal_desk", "USE_SCHEMA"),
+        ("volumes", "landing", "READ_VOLUME"),
+        ("volumes", "landing", "WRITE_VOLUME"),
+    ]
 
 
 # -- broken copies -----------------------------------------------------------

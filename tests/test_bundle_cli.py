@@ -41,7 +41,10 @@ BUNDLE_PATHS = ("databricks.yml", "bundle", "dashboards", "notebooks", "pyprojec
 MAIN = yaml.safe_load((REPO / "databricks.yml").read_text())
 TARGETS = list(MAIN["targets"])
 # Values a deployer must give (README.md, "Deploy to Databricks"): variables without default or lookup.
-PLACEHOLDERS = {"failure_email": "dealdesk-alerts@example.com"}
+PLACEHOLDERS = {
+    "failure_email": "dealdesk-alerts@example.com",
+    "app_service_principal_id": "00000000-0000-0000-0000-0000000000ab",  # another principal than the stub's
+}
 # Anything that is not the loopback stub goes to a closed port.
 DEAD_PROXY = "http://127.0.0.1:9"
 # Credentials the SDK would also pick up (and then refuse two auth methods, or reach elsewhere).
