@@ -65,6 +65,13 @@ def _name(users: DataFrame, prefix: str) -> DataFrame:
     )
 
 
+def _only(frame: DataFrame, keys: DataFrame | None, column: str = "deal_id") -> DataFrame:
+    """``frame``'s rows whose ``column`` is one of ``keys`` (a one-column frame; None: every row)."""
+    if keys is None:
+        return frame
+    return frame.join(keys.withColumnRenamed(keys.columns[0], column), column, "left_semi")
+
+
 def _json_list(*columns: Column) -> Column:
     """An aggregate: the group's rows as a JSON array, sorted by the first column."""
     return F.to_json(F.array_sort(F.collect_list(F.struct(*columns))))
@@ -93,9 +100,7 @@ class ReadModels:
         return named.unionByName(approvals.select("deal_id")).distinct()
 
     def _departments(self, deal_ids: DataFrame | None) -> DataFrame:
-        approvals = self.lakehouse.read("deal_approvals")
-        if deal_ids is not None:
-            approvals = approvals.join(deal_ids, "deal_id", "left_semi")
+        approvals = _only(self.lakehouse.read("deal_approvals"), deal_ids)
         return approvals.groupBy("deal_id").agg(
             F.to_json(F.array_sort(F.collect_set("department"))).alias("review_departments")
         )
@@ -103,16 +108,8 @@ class ReadModels:
     # -- the read models --------------------------------------------------------------------------
     def deals(self, deal_ids: DataFrame | None) -> DataFrame:
         read = self.lakehouse.read
-        deals = read("deals")
-        if deal_ids is not None:
-            deals = deals.join(deal_ids.withColumnRenamed("deal_id", "id"), "id", "left_semi")
-        lines = read("incentive_values")
-        tiers = read("deal_tiers")
-        if deal_ids is not None:
-            lines, tiers = (
-                lines.join(deal_ids, "deal_id", "left_semi"),
-                tiers.join(deal_ids, "deal_id", "left_semi"),
-            )
+        deals = _only(read("deals"), deal_ids, "id")
+        lines, tiers = _only(read("incentive_values"), deal_ids), _only(read("deal_tiers"), deal_ids)
         incentives = lines.groupBy("deal_id", "tier_number").agg(
             F.array_sort(
                 F.collect_list(
@@ -131,9 +128,7 @@ class ReadModels:
             )
         )
         users = read("users")
-        approvals = read("deal_approvals").alias("a")
-        if deal_ids is not None:
-            approvals = approvals.join(deal_ids, "deal_id", "left_semi")
+        approvals = _only(read("deal_approvals"), deal_ids)
         current = (
             approvals.join(deals.select(F.col("id").alias("deal_id"), "revision_count"), "deal_id")
             .filter(F.col("approval_round") == F.col("revision_count"))
@@ -171,11 +166,7 @@ class ReadModels:
 
     def approval_queue(self, deal_ids: DataFrame | None) -> DataFrame:
         read = self.lakehouse.read
-        approvals = read("deal_approvals")
-        deals = read("deals")
-        if deal_ids is not None:
-            approvals = approvals.join(deal_ids, "deal_id", "left_semi")
-            deals = deals.join(deal_ids.withColumnRenamed("deal_id", "id"), "id", "left_semi")
+        approvals, deals = _only(read("deal_approvals"), deal_ids), _only(read("deals"), deal_ids, "id")
         deal = deals.select(
             F.col("id").alias("deal_id"), "reference_number", "deal_name", F.col("status").alias("deal_status"),
             "deal_value", F.col("email").alias("seller_email"), "revision_count",
@@ -198,11 +189,11 @@ class ReadModels:
 
     def deal_history(self, deal_ids: DataFrame | None) -> DataFrame:
         read = self.lakehouse.read
-        history, approvals, deals = read("deal_status_history"), read("deal_approvals"), read("deals")
-        if deal_ids is not None:
-            history = history.join(deal_ids, "deal_id", "left_semi")
-            approvals = approvals.join(deal_ids, "deal_id", "left_semi")
-            deals = deals.join(deal_ids.withColumnRenamed("deal_id", "id"), "id", "left_semi")
+        history, approvals = (
+            _only(read("deal_status_history"), deal_ids),
+            _only(read("deal_approvals"), deal_ids),
+        )
+        deals = _only(read("deals"), deal_ids, "id")
         actions = read("approval_actions").join(
             approvals.select(F.col("id").alias("approval_id"), "deal_id", "approval_stage", "department"),
             "approval_id",
@@ -240,11 +231,10 @@ class ReadModels:
 
     def document_outcomes(self, event_ids: DataFrame | None) -> DataFrame:
         read = self.lakehouse.read
-        ledger, rejected, raw = read("processed_events"), read("rejected_documents"), read("raw_documents")
-        if event_ids is not None:
-            ledger = ledger.join(event_ids, "event_id", "left_semi")
-            rejected = rejected.join(event_ids, "event_id", "left_semi")
-            raw = raw.join(event_ids, "event_id", "left_semi")
+        ledger, rejected, raw = (
+            _only(read(table), event_ids, "event_id")
+            for table in ("processed_events", "rejected_documents", "raw_documents")
+        )
         open_rejections = rejected.filter(F.col("replayed_at").isNull()).select(
             "event_id", F.col("kind").alias("r_kind"), "reasons", "source_file", "line_number", "rejected_at",
             F.col("payload").alias("r_payload"),
@@ -274,9 +264,7 @@ class ReadModels:
         )
 
     def people(self, emails: DataFrame | None) -> DataFrame:
-        users = self.lakehouse.read("users")
-        if emails is not None:
-            users = users.join(emails, "email", "left_semi")
+        users = _only(self.lakehouse.read("users"), emails, "email")
         name = F.nullif(F.trim(F.concat_ws(" ", "first_name", "last_name")), F.lit(""))
         return users.select(
             "email", name.alias("display_name"), "role", "department", "approval_level", "is_active",
