@@ -61,7 +61,13 @@ bench: $(STAMP) $(SPARK_READY) ## Benchmark both engines (BENCH_ARGS="--engines 
 lock: $(UV) ## Re-resolve uv.lock after a dependency change
 	@py=$$(scripts/find-python312) || exit 1; $(UV) lock --python "$$py"
 
-clean: ## Remove what the build made: environments, caches, the demo's own lakehouse (yours stay)
-	@if [ -x $(VENV)/bin/dealdesk ] && [ -f $(DEMO_HOME)/.dealdesk-demo ]; then \
-		$(VENV)/bin/dealdesk --home $(DEMO_HOME) demo --remove; fi
-	rm -rf $(VENV) $(TOOLS) .pytest_cache .ruff_cache dist
+# clean: the demo's lakehouse goes only the demo's way (`demo --remove` deletes what its marker lists),
+# before the environment that runs it; other lakehouses (./.dealdesk is every command's default) stay.
+clean: ## Remove what the build made: environments, caches, dist, the demo's own lakehouse (yours stay)
+	@if [ -f "$(DEMO_HOME)/.dealdesk-demo" ]; then \
+		if [ -x "$(VENV)/bin/dealdesk" ]; then \
+			"$(VENV)/bin/dealdesk" --engine local --home "$(DEMO_HOME)" demo --remove \
+				|| echo "make clean: kept $(DEMO_HOME) (see above); the rest goes"; \
+		else echo "make clean: kept $(DEMO_HOME): no $(VENV)/bin/dealdesk to remove it with (make env first)"; fi; \
+	fi
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .ruff_cache .hypothesis dist

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import io
 import json
 import os
 import subprocess
@@ -10,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from dealdesk.cli import main
+from dealdesk.cli import DEMO_MARKER, main
 from tests.conftest import REPO
 
 
@@ -164,3 +166,92 @@ def test_sql_table_output_escapes_control_characters():
     assert "\x1b" not in text and "\r" not in text and "\x7f" not in text and "\x9b" not in text
     assert "red\\x1b[31m\\r\\nnext\\ttab\\x7f\\x9b" in text and "name\\x1b" in text
     assert text.count("\n") == 3  # header, rule, one row, the count: one line each
+
+
+class ClosedPipe:
+    """A stdout whose reader has gone (`dealdesk ... | head` after head's last line): every write
+    and flush fails as on a closed pipe, and it has no file to point elsewhere."""
+
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def flush(self) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def fileno(self) -> int:
+        raise io.UnsupportedOperation("fileno")
+
+
+def fake_demo(home: Path) -> Path:
+    """A demo home as the demo leaves it, its marker listing what it created: no engine needed."""
+    (home / "landing").mkdir(parents=True)
+    (home / "landing" / "day.jsonl").write_text("{}\n")
+    marker = {
+        "created_by": "dealdesk demo",
+        "created": ["warehouse/main/deal_desk", "landing", "report.html"],
+    }
+    (home / DEMO_MARKER).write_text(json.dumps(marker))
+    return home
+
+
+def test_a_closed_pipe_ends_help_quietly(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+    monkeypatch.setattr(sys, "stdout", ClosedPipe())
+    assert main(["--help"]) == 141  # not SystemExit: the help never reached the reader
+    assert capsys.readouterr().err == ""
+
+
+def test_a_closed_pipe_ends_a_command_quietly_when_stdout_has_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    home = fake_demo(tmp_path / "demo")
+    monkeypatch.setattr(sys, "stdout", ClosedPipe())
+    assert main(["--home", str(home), "demo", "--remove"]) == 141
+    assert capsys.readouterr().err == "" and not home.exists()
+
+
+@pytest.mark.parametrize("command", [["--help"], ["demo", "--remove"]], ids=["help", "demo-remove"])
+def test_a_reader_gone_before_the_last_buffered_lines_ends_the_command_quietly(
+    command: list[str], tmp_path: Path
+):
+    """Buffered stdout, as on any machine without PYTHONUNBUFFERED: the few lines a command prints
+    reach the pipe at the very end, after its reader has closed it."""
+    home = fake_demo(tmp_path / "demo")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dealdesk.cli", "--home", str(home), *command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # the reader goes before the command has written anything
+    err = process.stderr.read().decode()
+    assert process.wait(timeout=300) == 141 and err == ""
+
+
+def test_sql_never_writes_a_control_character_of_a_value_to_the_terminal(migrated_home: Path):
+    query = "SELECT concat('red', chr(27), '[31m', chr(13), 'over', chr(155)) AS s"
+    table = dealdesk(migrated_home, "sql", query)
+    assert table.returncode == 0, table.stderr
+    shown = "red\\x1b[31m\\rover\\x9b"
+    assert table.stdout.split("\n") == ["s", "-" * len(shown), shown, "(1 row)", ""]
+    env = {**os.environ, "DEALDESK_HOME": str(migrated_home), "DEALDESK_SCHEMA": "cli_test"}
+    as_csv = subprocess.run(
+        [sys.executable, "-m", "dealdesk.cli", "sql", query, "--format", "csv"],
+        capture_output=True,
+        env=env,
+        timeout=300,
+    )  # bytes: text mode would turn the value's CR into a newline
+    assert as_csv.stdout == 's\n"red\x1b[31m\rover\x9b"\n'.encode()  # exact, quoted for its CR
+
+
+@pytest.mark.parametrize("command", ["run", "ingest", "replay", "route", "decide", "monitor"])
+def test_each_entry_point_of_the_processing_job_says_so_in_its_help(command: str):
+    from dealdesk.cli import build_parser
+
+    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    page = " ".join(commands.choices[command].format_help().split())
+    assert (
+        "Each of run, ingest, replay, route, decide and monitor is one run of the same processing job" in page
+    )
+    assert "ingest, replay, route and decide do not" in page

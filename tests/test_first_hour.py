@@ -376,3 +376,91 @@ def test_make_clean_removes_the_demo_by_its_marker_and_never_a_lakehouse_of_your
     )
     assert (mine / "warehouse" / "main" / "data.parquet").read_text() == "rows"
     assert "removed the demo lakehouse" in done.stdout
+
+
+def make_clean_tree(folder: Path, *, marker: str | None, with_dealdesk: bool) -> dict[str, Path]:
+    """A folder holding only a copy of the Makefile, the build's folders (stubs), the demo's home and
+    a lakehouse of the user's own next to it: `make clean` there never reaches this checkout."""
+    import shlex
+    import shutil
+
+    shutil.copy(REPO / "Makefile", folder / "Makefile")
+    paths = {
+        "venv": folder / "venv",
+        "tools": folder / ".tools",
+        "caches": folder / ".pytest_cache",
+        "hypothesis": folder / ".hypothesis",
+        "dist": folder / "dist",
+        "demo": folder / ".dealdesk" / "demo",
+        "mine": folder / ".dealdesk" / "mine",
+        "home": folder / ".dealdesk" / "warehouse",  # ./.dealdesk: every command's default home
+    }
+    (paths["venv"] / "bin").mkdir(parents=True)
+    if with_dealdesk:  # the environment's command, as this test session runs it
+        command = paths["venv"] / "bin" / "dealdesk"
+        command.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -m dealdesk.cli "$@"\n')
+        command.chmod(0o755)
+    for name in ("tools", "caches", "hypothesis", "dist"):
+        paths[name].mkdir()
+    for path in (paths["demo"] / "landing", paths["mine"] / "warehouse" / "main", paths["home"] / "main"):
+        path.mkdir(parents=True)
+        (path / "data.parquet").write_text("rows")
+    if marker is not None:
+        (paths["demo"] / DEMO_MARKER).write_text(marker)
+    return paths
+
+
+def make_clean(folder: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["make", "-s", "clean", "VENV=venv", "DEMO_HOME=.dealdesk/demo"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_make_clean_keeps_a_demo_home_whose_marker_it_cannot_read_and_cleans_the_rest(tmp_path: Path):
+    paths = make_clean_tree(tmp_path, marker="not json", with_dealdesk=True)
+    done = make_clean(tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "kept .dealdesk/demo" in done.stdout and "nothing was deleted" in done.stderr
+    assert (paths["demo"] / "landing" / "data.parquet").read_text() == "rows"
+    assert (paths["mine"] / "warehouse" / "main" / "data.parquet").read_text() == "rows"
+    assert (paths["home"] / "main" / "data.parquet").read_text() == "rows"
+    assert not any(paths[name].exists() for name in ("venv", "tools", "caches", "hypothesis", "dist"))
+
+
+def test_make_clean_without_the_environment_leaves_the_demo_and_every_lakehouse(tmp_path: Path):
+    marker = json.dumps({"created_by": "dealdesk demo", "created": ["landing"]})
+    paths = make_clean_tree(tmp_path, marker=marker, with_dealdesk=False)
+    done = make_clean(tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "kept .dealdesk/demo" in done.stdout
+    for lakehouse in (
+        paths["demo"] / "landing",
+        paths["mine"] / "warehouse" / "main",
+        paths["home"] / "main",
+    ):
+        assert (lakehouse / "data.parquet").read_text() == "rows"
+    assert not any(paths[name].exists() for name in ("venv", "tools", "caches", "hypothesis", "dist"))
+
+
+def test_make_clean_removes_the_demo_by_its_marker_and_keeps_the_default_home(tmp_path: Path):
+    marker = json.dumps({"created_by": "dealdesk demo", "created": ["landing"]})
+    paths = make_clean_tree(tmp_path, marker=marker, with_dealdesk=True)
+    done = make_clean(tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert not paths["demo"].exists() and "removed the demo lakehouse in .dealdesk/demo" in done.stdout
+    assert (paths["home"] / "main" / "data.parquet").read_text() == "rows"
+    assert (paths["mine"] / "warehouse" / "main" / "data.parquet").read_text() == "rows"
+
+
+def test_the_clean_recipe_never_deletes_a_lakehouse_folder_itself():
+    """The lakehouses go only through `demo --remove`: no rm in the recipe names .dealdesk or DEMO_HOME."""
+    makefile = (REPO / "Makefile").read_text()
+    recipe = re.search(r"^clean:.*\n((?:\t.*\n)+)", makefile, re.MULTILINE)
+    assert recipe, "the Makefile has no clean target"
+    removals = [line for line in recipe[1].splitlines() if re.search(r"\brm\b", line)]
+    assert removals and not any(".dealdesk" in line or "DEMO_HOME" in line for line in removals)
+    assert "demo --remove" in recipe[1]

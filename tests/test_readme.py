@@ -98,3 +98,46 @@ def test_the_demo_ends_with_the_quick_start_commands(readme_run):
     printed = step(steps, "make").out.split("Look at it next:\n", 1)[1].splitlines()
     readme = [shlex.join(["dealdesk", *s.argv[1:]]) for s in steps if s.argv[0] == DEALDESK]
     assert [shlex.join(shlex.split(line)) for line in printed] == readme
+
+
+def readme_command_lines() -> list[tuple[str, str]]:
+    """(command, comment) of every `.venv/bin/dealdesk` line of the README's ```sh blocks: the
+    command is the first word after the global options and their values; '' when no comment."""
+    import argparse
+
+    from dealdesk.cli import build_parser
+
+    takes_value = {
+        option
+        for action in build_parser()._actions
+        if action.option_strings and action.nargs != 0 and not isinstance(action, argparse._SubParsersAction)
+        for option in action.option_strings
+    }
+    found = []
+    for block in re.findall(r"```sh\n(.*?)```", (REPO / "README.md").read_text(), re.DOTALL):
+        for line in block.splitlines():
+            if not line.startswith(f"{DEALDESK} "):
+                continue
+            comment = re.search(r"\s#\s+(.*)$", line)
+            words = shlex.split(line, comments=True)[1:]
+            while words and words[0].startswith("-"):
+                words = words[2:] if words[0] in takes_value else words[1:]
+            if words:
+                found.append((words[0], " ".join(comment[1].split()) if comment else ""))
+    return found
+
+
+def test_every_command_is_in_the_readme_with_its_help_as_its_description():
+    """Each subcommand of the parser has a README line whose comment is its one-line help, word for
+    word (other lines may describe an example), and every command the README runs exists."""
+    import argparse
+
+    from dealdesk.cli import build_parser
+
+    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    helps = {choice.dest: " ".join(str(choice.help).split()) for choice in commands._choices_actions}
+    lines = readme_command_lines()
+    assert sorted({command for command, _ in lines} - set(helps)) == []  # no command the parser lacks
+    described = {command: {comment for c, comment in lines if c == command} for command in helps}
+    assert sorted(command for command, comments in described.items() if not comments) == []
+    assert {c: helps[c] for c, comments in described.items() if helps[c] not in comments} == {}

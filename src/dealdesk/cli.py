@@ -326,7 +326,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     migrate.set_defaults(func=cmd_migrate)
 
-    sql = commands.add_parser("sql", help="run Spark SQL against the lakehouse")
+    sql = commands.add_parser(
+        "sql", help="run Spark SQL against the lakehouse; refuses statements that drop, truncate or delete"
+    )
     sql.add_argument("query", help="the SQL text; unqualified names resolve to the lakehouse schema")
     sql.add_argument(
         "--format", choices=FORMATS, default="table", help="table, json (one object per line) or csv"
@@ -381,6 +383,41 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        try:
+            code = _run(argv)
+        except SystemExit:  # --help, --version or a usage error: argparse has printed
+            _flush_stdout()
+            raise
+        _flush_stdout()  # the last buffered lines too, while a reader gone by now is still caught here
+        return code
+    except BrokenPipeError:
+        # the reader went away (`dealdesk rejects | head`): end quietly, as any writer to a pipe does
+        _stdout_to_devnull()
+        return 141  # what a shell shows for a writer ended by SIGPIPE (128 + 13)
+
+
+def _flush_stdout() -> None:
+    if sys.stdout is not None:
+        sys.stdout.flush()
+
+
+def _stdout_to_devnull() -> None:
+    """Point stdout's file at /dev/null, so that the interpreter's last flush of what is still
+    buffered does not fail on the closed pipe again (a stdout with no file has nothing to do)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        return
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is OSError and ValueError
+        pass
+    finally:
+        os.close(devnull)
+
+
+def _run(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     try:
@@ -391,10 +428,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except BrokenPipeError:
-        # the reader went away (`dealdesk rejects | head`): end quietly, as any writer to a pipe;
-        # stdout goes nowhere from here so the interpreter's last flush does not fail again
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 141
+        raise  # a closed stdout: main ends quietly
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

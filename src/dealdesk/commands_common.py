@@ -28,6 +28,13 @@ _NOT_EMPTY = {
     "rules": "a JSON file",
 }
 
+ONE_JOB = (  # the --help footer of every command that is a run of the processing job
+    "Each of run, ingest, replay, route, decide and monitor is one run of the same processing job: "
+    "it finishes a run cut short, then applies the documents it takes and those still pending, in "
+    "business-time order. run and monitor also monitor as of --as-of; ingest, replay, route and "
+    "decide do not."
+)
+
 
 def target_of(args: argparse.Namespace) -> Target:
     """The target of the global options; an option given empty is an error, not the default."""

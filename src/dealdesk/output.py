@@ -31,6 +31,7 @@ def _plain(value: Any) -> Any:
 
 
 def _cell(value: Any) -> str:
+    """One value as text, exactly (nested values as JSON, None as nothing); ``table`` escapes it."""
     if value is None:
         return ""
     plain = _plain(value)
@@ -47,15 +48,39 @@ def visible(text: str) -> str:
     return _CONTROL.sub(lambda m: _NAMED.get(m.group(), f"\\x{ord(m.group()):02x}"), text)
 
 
+def _csv_lines(rows: Sequence[Sequence[str]]) -> list[str]:
+    """Each row as one CSV record. The writer ends records with CR LF, so that it quotes every value
+    holding a CR or an LF (its minimal quoting looks at the record terminator's characters); the
+    records are then joined with LF, as the other formats' lines are."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    lines = []
+    for row in rows:
+        writer.writerow(row)
+        lines.append(buffer.getvalue().removesuffix("\r\n"))
+        buffer.seek(0)
+        buffer.truncate()
+    return lines
+
+
 def render(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str = "table") -> str:
+    """Query results as text, without a final newline.
+
+    - ``table`` (for a terminal): aligned columns, then the row count. Every control character of
+      a name or a value (C0, DEL and C1: ESC, CR, LF, TAB, NUL, CSI ...) is shown as a visible
+      escape (``\\x1b``, ``\\r``, ``\\n``, ``\\t``), so a cell can never move the cursor, recolour the
+      terminal or break its row across lines.
+    - ``json``: one JSON object per row per line; ``json.dumps`` escapes every control character
+      (and every non-ASCII one) already, and ``json.loads`` gives the values back exactly.
+    - ``csv`` (for files and programs): a header, then one record per row, every value exactly as
+      it is, control characters included; a value holding a comma, a quote, a CR or an LF is
+      quoted, so a CSV reader gets the rows back as they were. Read it with a program (or use
+      ``table``) when values may hold control characters.
+    """
     if fmt == "json":
         return "\n".join(json.dumps(dict(zip(columns, map(_plain, row), strict=True))) for row in rows)
     if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows([_cell(v) for v in row] for row in rows)
-        return buffer.getvalue().rstrip("\n")
+        return "\n".join(_csv_lines([list(columns), *([_cell(v) for v in row] for row in rows)]))
     if fmt != "table":
         raise ValueError(f"format '{fmt}' is not one of {', '.join(FORMATS)}")
     columns = [visible(c) for c in columns]  # the table is for a terminal

@@ -13,6 +13,7 @@ from pathlib import Path
 from pyspark.sql import functions as F
 
 from dealdesk.commands_common import (
+    ONE_JOB,
     add_run_format,
     landing_folder,
     open_to_read,
@@ -99,7 +100,7 @@ def cmd_sync_users(args: argparse.Namespace) -> int:
 def add_commands(commands: argparse._SubParsersAction) -> None:
     """Register the intake subcommands on the ``dealdesk`` parser."""
     ingest = commands.add_parser(
-        "ingest", help="take new files: keep every line, validate, MERGE, reject with reasons"
+        "ingest", help="take new files: keep every line, validate, MERGE, reject with reasons", epilog=ONE_JOB
     )
     ingest.add_argument("--landing", required=True, help="folder of JSON Lines files from the app")
     add_run_format(ingest)
@@ -111,7 +112,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     rejects.add_argument("--format", choices=FORMATS, default="table")
     rejects.set_defaults(func=cmd_rejects)
 
-    again = commands.add_parser("replay", help="re-process rejects once the data they lacked arrived")
+    again = commands.add_parser(
+        "replay", help="re-process rejects once the data they lacked arrived", epilog=ONE_JOB
+    )
     again.add_argument("event_ids", nargs="+", metavar="EVENT_ID", help="event ids from `dealdesk rejects`")
     add_run_format(again)
     again.set_defaults(func=cmd_replay)

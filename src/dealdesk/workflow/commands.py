@@ -13,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 
 from dealdesk.commands_common import (
+    ONE_JOB,
     add_run_format,
     landing_folder,
     open_to_read,
@@ -136,23 +137,29 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         f"business 'now' for monitoring: ISO-8601 time, or '{LATEST_EVENT}' (default: the current time)"
     )
     route = commands.add_parser(
-        "route", help="apply documents still pending (a run cut short before its journal)"
+        "route", help="apply documents still pending (a run cut short before its journal)", epilog=ONE_JOB
     )
     add_run_format(route)
     route.set_defaults(func=cmd_route)
     decide = commands.add_parser(
-        "decide", help="the same as route: kept for the deployed jobs and scripts that name the old steps"
+        "decide",
+        help="the same as route: kept for the deployed jobs and scripts that name the old steps",
+        epilog=ONE_JOB,
     )
     add_run_format(decide)
     decide.set_defaults(func=cmd_decide)
     monitor = commands.add_parser(
-        "monitor", help="let drafts expire and approvals escalate as of a time; flow_intelligence"
+        "monitor",
+        help="let drafts expire and approvals escalate as of a time; flow_intelligence",
+        epilog=ONE_JOB,
     )
     monitor.add_argument("--as-of", help=as_of_help)
     add_run_format(monitor)
     monitor.set_defaults(func=cmd_monitor)
     run = commands.add_parser(
-        "run", help="take new files and apply every document in order: what the scheduled job runs"
+        "run",
+        help="take new files and apply every document in order: what the scheduled job runs",
+        epilog=ONE_JOB,
     )
     run.add_argument("--landing", required=True, help="folder of JSON Lines files from the app")
     run.add_argument("--as-of", help=as_of_help)
