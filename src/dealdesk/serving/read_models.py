@@ -136,7 +136,8 @@ class ReadModels:
             .groupBy("deal_id")
             .agg(
                 _json_list(
-                    F.col("approval_stage").alias("stage"), "department", F.col("id").alias("approval_id"),
+                    F.col("approval_stage").alias("stage"), "department",
+                    F.col("id").cast("string").alias("approval_id"),  # JSON numbers lose 64-bit digits
                     F.col("approval_level").alias("level"), "status", "priority", "assignee_email",
                     F.date_format("due_date", "yyyy-MM-dd'T'HH:mm:ss'Z'").alias("due_date"),
                 ).alias("approvals")

@@ -11,7 +11,9 @@ Row-level security, for the role the app logs in with (``dealdesk_app``): the ap
 user at the start of each transaction, ``SELECT set_config('dealdesk.user_email', $1, true)``, and
 the policies show approvers and admins every deal, a seller the deals they submitted, a
 reviewer the deals their department reviews, and each sender the outcomes of their documents.
-A transaction that names nobody sees nothing.
+A transaction that names nobody sees no deal, approval, history entry or outcome; ``app.people``
+(names, roles and departments) is the app's directory, readable without one. The policies cast
+the JSON columns to ``jsonb``, so they hold on Lakebase too, whose synced tables keep them as text.
 """
 
 from __future__ import annotations
@@ -84,9 +86,9 @@ DEPARTMENT = (
     "AND p.role = 'department_reviewer')"
 )
 POLICIES = {
-    "deals": f"{SEES_ALL} OR seller_email = {VIEWER} OR review_departments ? {DEPARTMENT}",
+    "deals": f"{SEES_ALL} OR seller_email = {VIEWER} OR review_departments::jsonb ? {DEPARTMENT}",
     "approval_queue": f"{SEES_ALL} OR seller_email = {VIEWER} OR assignee_email = {VIEWER} OR department = {DEPARTMENT}",
-    "deal_history": f"{SEES_ALL} OR seller_email = {VIEWER} OR review_departments ? {DEPARTMENT}",
+    "deal_history": f"{SEES_ALL} OR seller_email = {VIEWER} OR review_departments::jsonb ? {DEPARTMENT}",
     "document_outcomes": f"sent_by = {VIEWER} OR (SELECT p.role = 'admin' FROM app.people p WHERE p.email = {VIEWER} AND p.is_active)",
 }
 
