@@ -297,3 +297,112 @@ def offline_problems(
         *entry_point_problems(bundle, pyproject, make_parser),
         *job_problems(bundle),
     ]
+
+
+# -- the serving database (Lakebase) ------------------------------------------
+
+# A Lakebase project id: a lower-case letter, then lower-case letters, digits and hyphens, 63 at most.
+POSTGRES_PROJECT_ID = re.compile(r"[a-z][a-z0-9-]{0,62}")
+# What the CLI fills in for a user first.last@example.com (short_name keeps underscores,
+# domain_friendly_name takes hyphens instead).
+SAMPLE_USER = {
+    "workspace.current_user.userName": "first.last@example.com",
+    "workspace.current_user.short_name": "first_last",
+    "workspace.current_user.domain_friendly_name": "first-last",
+}
+MAX_CU_SPREAD = 16  # Lakebase: max - min compute units of an endpoint
+
+
+def target_values(bundle: Bundle, target: str) -> dict[str, str]:
+    """Every variable of a target as the CLI would resolve it for SAMPLE_USER: the target's value,
+    else the default; a lookup or a value the deployer passes stays a placeholder."""
+    declared = bundle.main.get("variables") or {}
+    overrides = ((bundle.main.get("targets") or {}).get(target) or {}).get("variables") or {}
+    raw = {}
+    for name, variable in declared.items():
+        variable = variable or {}
+        if name in overrides:
+            raw[name] = str(overrides[name])
+        elif "default" in variable:
+            raw[name] = str(variable["default"])
+        else:
+            raw[name] = f"<{'lookup' if 'lookup' in variable else 'passed'}:{name}>"
+    known = {**SAMPLE_USER, "bundle.target": target, **{f"var.{k}": v for k, v in raw.items()}}
+    return {name: resolve(value, known) for name, value in raw.items()}
+
+
+def resolve(text: str, known: dict[str, str]) -> str:
+    """``text`` with every ${...} that ``known`` names filled in (references to resources stay)."""
+    for _ in range(10):  # variables may name variables
+        filled = REFERENCE.sub(lambda m: known.get(m[1], m[0]), text)
+        if filled == text:
+            return filled
+        text = filled
+    return text
+
+
+def serving_names(bundle: Bundle, target: str) -> dict[str, Any]:
+    """The serving database's names and size in a target: project id, catalog, compute units."""
+    values = target_values(bundle, target)
+    known = {f"var.{k}": v for k, v in values.items()}
+    _, project = bundle.resources("postgres_projects")["serving_project"]
+    _, catalog = bundle.resources("postgres_catalogs")["serving_catalog"]
+    _, endpoint = bundle.resources("postgres_endpoints")["serving_endpoint"]
+    return {
+        "project_id": resolve(project["project_id"], known),
+        "catalog": resolve(catalog["catalog_id"], known),
+        "min_cu": float(resolve(str(endpoint["autoscaling_limit_min_cu"]), known)),
+        "max_cu": float(resolve(str(endpoint["autoscaling_limit_max_cu"]), known)),
+    }
+
+
+def serving_problems(bundle: Bundle) -> list[str]:
+    """Per target: a project id Lakebase accepts, a size it accepts, and names no other target has."""
+    problems = []
+    seen: dict[tuple[str, str], str] = {}
+    for target in bundle.main.get("targets") or {}:
+        names = serving_names(bundle, target)
+        if not POSTGRES_PROJECT_ID.fullmatch(names["project_id"]):
+            problems.append(
+                f"targets.{target}: serving project id '{names['project_id']}' is not a lower-case letter "
+                "followed by lower-case letters, digits and hyphens (63 at most)"
+            )
+        low, high = names["min_cu"], names["max_cu"]
+        if not (0.5 <= low <= high and high - low <= MAX_CU_SPREAD):
+            problems.append(
+                f"targets.{target}: serving compute of {low}-{high} CU (0.5 at least, max - min at most "
+                f"{MAX_CU_SPREAD})"
+            )
+        for kind in ("project_id", "catalog"):
+            other = seen.setdefault((kind, names[kind]), target)
+            if other != target:
+                problems.append(f"targets.{target}: serving {kind} '{names[kind]}' is also {other}'s")
+    return problems
+
+
+def _grantee(permission: dict[str, Any]) -> str | None:
+    fields = ("service_principal_name", "user_name", "group_name")
+    return next((permission[f] for f in fields if permission.get(f)), None)
+
+
+def grants_of(bundle: Bundle, principal: str) -> list[tuple[str, str, str]]:
+    """Everything the bundle gives one principal, as (kind, key, privilege or level): Unity Catalog
+    grants and permissions of every resource, and the targets' permissions (which reach every
+    resource that takes permissions)."""
+    found = []
+    for content in bundle.files.values():
+        for kind, group in (content.get("resources") or {}).items():
+            for key, definition in (group or {}).items():
+                definition = definition or {}
+                for grant in definition.get("grants") or []:
+                    if grant.get("principal") == principal:
+                        found += [(kind, key, p) for p in grant.get("privileges") or []]
+                for permission in definition.get("permissions") or []:
+                    if _grantee(permission) == principal:
+                        found.append((kind, key, permission["level"]))
+    shared = bundle.main.get("permissions") or []
+    for target, settings in (bundle.main.get("targets") or {}).items():
+        for permission in [*shared, *((settings or {}).get("permissions") or [])]:
+            if _grantee(permission) == principal:
+                found.append(("targets", target, permission["level"]))
+    return sorted(found)

@@ -15,8 +15,10 @@ from dealdesk.migrations import discover
 from dealdesk.serving.read_models import KEYS
 from dealdesk.serving.sync import TABLES
 from tests.bundle_checks import (
+    SAMPLE_USER,
     Bundle,
     entry_point_problems,
+    grants_of,
     job_problems,
     key_problems,
     load_bundle,
@@ -24,7 +26,10 @@ from tests.bundle_checks import (
     reference_problems,
     schema_file,
     schema_problems,
+    serving_names,
+    serving_problems,
     target_problems,
+    target_values,
 )
 from tests.conftest import REPO
 
@@ -111,8 +116,9 @@ def test_test_and_prod_targets(bundle: Bundle):
     assert prod["variables"] == {
         "schema": "deal_desk_prod",
         "service_principal_name": "svc-dealdesk-prod",
-        "serving_instance": "dealdesk-prod",
-        "serving_capacity": "CU_2",
+        "serving_project": "dealdesk-prod",
+        "serving_min_cu": 2,
+        "serving_max_cu": 8,
     }
     assert prod["workspace"]["root_path"].startswith("/Workspace/Users/${workspace.current_user.userName}/")
     assert bundle.main["run_as"] == {"service_principal_name": "${var.service_principal_id}"}
@@ -193,50 +199,134 @@ def test_schema_grants(bundle: Bundle):
     assert schema["name"] == "${var.schema}" and schema["catalog_name"] == "${var.catalog}"
 
 
-def test_every_read_model_is_synced_to_the_serving_database_with_its_key(bundle: Bundle):
-    synced = {
-        d["spec"]["source_table_full_name"].rsplit(".", 1)[1]: d
-        for _, d in bundle.resources("synced_database_tables").values()
+APP = "${var.app_service_principal_id}"
+SERVING_BRANCH = "${resources.postgres_projects.serving_project.id}/branches/production"
+# The tables the app reads (docs/app.md), with the key each synced table upserts by.
+APP_TABLES = {
+    "app_deals": ("deals", ["deal_id"]),
+    "app_approval_queue": ("approval_queue", ["approval_id"]),
+    "app_deal_history": ("deal_history", ["entry_id"]),
+    "app_document_outcomes": ("document_outcomes", ["event_id"]),
+}
+CHANGE_FEED_DDL = REPO / "ddl" / "093_serving_change_feed.databricks.sql"
+
+
+def synced_tables(bundle: Bundle) -> dict[str, tuple[str, dict]]:
+    """Read model -> (resource key, definition) of the synced table that follows it."""
+    return {
+        definition["source_table_full_name"].rsplit(".", 1)[1]: (key, definition)
+        for key, (_, definition) in bundle.resources("postgres_synced_tables").items()
     }
-    assert set(synced) == set(KEYS)
-    for model, definition in synced.items():
-        assert definition["spec"]["primary_key_columns"] == KEYS[model]
-        assert (
-            definition["spec"]["source_table_full_name"]
-            == f"${{var.catalog}}.${{resources.schemas.deal_desk.name}}.{model}"
+
+
+def test_every_read_model_is_synced_to_the_serving_database_with_its_key(bundle: Bundle):
+    synced = synced_tables(bundle)
+    assert set(synced) == set(KEYS)  # the four the app reads, and app_people for row-level security
+    assert {model: (TABLES[model][0], KEYS[model]) for model in APP_TABLES} == APP_TABLES
+    for model, (key, definition) in synced.items():
+        table = TABLES[model][0]
+        assert key == f"serving_{table}"
+        assert definition["source_table_full_name"] == (
+            f"${{var.catalog}}.${{resources.schemas.deal_desk.name}}.{model}"
         )
-        assert (
-            definition["name"]
-            == f"${{resources.database_catalogs.serving_catalog.name}}.app.{TABLES[model][0]}"
+        assert definition["primary_key_columns"] == KEYS[model]
+        # Postgres: database dealdesk, schema app, of the project's production branch.
+        assert definition["synced_table_id"] == (
+            f"${{resources.postgres_catalogs.serving_catalog.catalog_id}}.app.{table}"
         )
-        assert definition["spec"]["scheduling_policy"] == "CONTINUOUS"
-    change_feed = (REPO / "ddl" / "093_serving_change_feed.databricks.sql").read_text()
-    assert all(
-        f".{model} SET TBLPROPERTIES ('delta.enableChangeDataFeed' = 'true')" in change_feed for model in KEYS
+        assert definition["branch"] == SERVING_BRANCH
+        assert definition["postgres_database"] == (
+            "${resources.postgres_catalogs.serving_catalog.postgres_database}"
+        )
+        assert definition["create_database_objects_if_missing"] is True
+        # The pipelines' checkpoints stay out of the schema whose every table maintain and backup visit.
+        assert definition["new_pipeline_spec"] == {
+            "storage_catalog": "${resources.schemas.serving_sync.catalog_name}",
+            "storage_schema": "${resources.schemas.serving_sync.name}",
+        }
+    _, catalog = bundle.resources("postgres_catalogs")["serving_catalog"]
+    assert catalog["branch"] == SERVING_BRANCH and catalog["postgres_database"] == "dealdesk"
+    _, sync_schema = bundle.resources("schemas")["serving_sync"]
+    assert sync_schema["name"] != bundle.resources("schemas")["deal_desk"][1]["name"]
+
+
+def test_the_synced_tables_follow_the_change_feed_continuously_in_every_target(bundle: Bundle):
+    policies = {d["scheduling_policy"] for _, d in synced_tables(bundle).values()}
+    assert policies == {"${var.serving_sync_policy}"}
+    for target in bundle.main["targets"]:
+        assert target_values(bundle, target)["serving_sync_policy"] == "CONTINUOUS", target
+    # Continuous (and triggered) sync reads the source's change data feed: on for every read model.
+    change_feed = CHANGE_FEED_DDL.read_text()
+    for model in synced_tables(bundle):
+        statement = f"ALTER TABLE ${{catalog}}.${{schema}}.{model} SET TBLPROPERTIES"
+        assert f"{statement} ('delta.enableChangeDataFeed' = 'true');" in change_feed, model
+
+
+def test_every_target_has_its_own_serving_project_and_catalog(bundle: Bundle):
+    assert serving_problems(bundle) == []
+    names = {t: serving_names(bundle, t) for t in bundle.main["targets"]}
+    assert {t: (n["project_id"], n["catalog"]) for t, n in names.items()} == {
+        "dev": ("dealdesk-dev-first-last", "deal_desk_dev_first_last_serving"),  # SAMPLE_USER's copy
+        "test": ("dealdesk-test", "deal_desk_test_serving"),
+        "prod": ("dealdesk-prod", "deal_desk_prod_serving"),
+    }
+    # The CLI's short_name keeps underscores, which a project id may not hold.
+    assert SAMPLE_USER["workspace.current_user.short_name"] == "first_last"
+    _, project = bundle.resources("postgres_projects")["serving_project"]
+    assert project["project_id"] == "${var.serving_project}"
+    assert "${bundle.target}" in project["display_name"]
+
+
+def test_serving_compute_is_small_outside_prod(bundle: Bundle):
+    names = {t: serving_names(bundle, t) for t in bundle.main["targets"]}
+    sizes = {t: (n["min_cu"], n["max_cu"]) for t, n in names.items()}
+    assert sizes == {"dev": (1.0, 2.0), "test": (1.0, 2.0), "prod": (2.0, 8.0)}
+    # The bundle sizes the branch's read-write endpoint itself, and new endpoints by the same numbers.
+    _, endpoint = bundle.resources("postgres_endpoints")["serving_endpoint"]
+    assert endpoint["parent"] == SERVING_BRANCH
+    assert (endpoint["endpoint_id"], endpoint["endpoint_type"], endpoint["replace_existing"]) == (
+        "primary",
+        "ENDPOINT_TYPE_READ_WRITE",
+        True,
+    )
+    _, project = bundle.resources("postgres_projects")["serving_project"]
+    limits = ("autoscaling_limit_min_cu", "autoscaling_limit_max_cu")
+    expected = ["${var.serving_min_cu}", "${var.serving_max_cu}"]
+    assert (
+        [endpoint[k] for k in limits] == [project["default_endpoint_settings"][k] for k in limits] == expected
     )
 
 
 def test_the_app_may_write_its_landing_volume_and_use_the_serving_database_and_nothing_else(bundle: Bundle):
-    app = "${var.app_service_principal_id}"
-    granted = []
-    for kind in ("schemas", "volumes", "catalogs", "registered_models"):
-        for key, (_, definition) in bundle.resources(kind).items():
-            granted += [
-                (kind, key, p)
-                for g in definition.get("grants") or []
-                if g["principal"] == app
-                for p in g["privileges"]
-            ]
-    for kind in ("database_instances", "jobs", "dashboards"):
-        for key, (_, definition) in bundle.resources(kind).items():
-            granted += [(kind, key, p["level"]) for p in definition.get("permissions") or []
-                        if app in (p.get("service_principal_name"), p.get("user_name"), p.get("group_name"))]  # fmt: skip
-    assert sorted(granted) == [
-        ("database_instances", "serving_instance", "CAN_USE"),
-        ("schemas", "deal_desk", "USE_SCHEMA"),
+    assert grants_of(bundle, APP) == [
+        ("postgres_projects", "serving_project", "CAN_USE"),  # connect with an OAuth token of its own
+        ("schemas", "deal_desk", "USE_SCHEMA"),  # to reach the volume: no table, no view
         ("volumes", "landing", "READ_VOLUME"),
         ("volumes", "landing", "WRITE_VOLUME"),
     ]
+    # Its Postgres login: an OAuth role of its own with no attribute (no BYPASSRLS) and no
+    # membership (not databricks_superuser); what it reads is the serving setup's SELECT on schema app.
+    _, role = bundle.resources("postgres_roles")["serving_app_role"]
+    assert role == {
+        "parent": SERVING_BRANCH,
+        "role_id": "dealdesk-app",
+        "postgres_role": APP,
+        "identity_type": "SERVICE_PRINCIPAL",
+        "auth_method": "LAKEBASE_OAUTH_V1",
+    }
+
+
+def test_the_analysts_read_the_read_models_on_the_warehouse_and_not_the_serving_database(bundle: Bundle):
+    analysts = "${var.analysts_group}"
+    assert grants_of(bundle, analysts) == [
+        ("dashboards", "deal_desk_dashboard", "CAN_RUN"),
+        ("schemas", "deal_desk", "USE_SCHEMA"),  # SELECT per view and per read model, by the DDL
+    ]
+    change_feed = CHANGE_FEED_DDL.read_text()
+    for model in KEYS:
+        assert f"GRANT SELECT ON TABLE ${{catalog}}.${{schema}}.{model} TO ${{param:analysts_group}};" in (
+            change_feed
+        )
 
 
 # -- broken copies -----------------------------------------------------------
@@ -410,3 +500,45 @@ def test_maintenance_job_optimizes_and_vacuums_weekly(bundle: Bundle):
     assert [t["python_wheel_task"]["parameters"][6:] for t in job["tasks"]] == [["maintain"]]
     day_of_week = job["schedule"]["quartz_cron_expression"].split()[5]
     assert day_of_week == "SUN"
+
+
+def test_a_dev_project_named_by_the_short_name_is_reported(tmp_path: Path):
+    broken = broken_copy(
+        tmp_path, "databricks.yml", "dealdesk-dev-${workspace.current_user.domain_friendly_name}",
+        "dealdesk-dev-${workspace.current_user.short_name}",
+    )  # fmt: skip
+    assert serving_problems(broken) == [
+        "targets.dev: serving project id 'dealdesk-dev-first_last' is not a lower-case letter followed by "
+        "lower-case letters, digits and hyphens (63 at most)"
+    ]
+
+
+def test_two_targets_on_one_serving_project_are_reported(tmp_path: Path):
+    broken = broken_copy(
+        tmp_path, "databricks.yml", "serving_project: dealdesk-test", "serving_project: dealdesk-prod"
+    )
+    assert serving_problems(broken) == ["targets.prod: serving project_id 'dealdesk-prod' is also test's"]
+
+
+def test_a_serving_compute_lakebase_refuses_is_reported(tmp_path: Path):
+    broken = broken_copy(tmp_path, "databricks.yml", "serving_max_cu: 8", "serving_max_cu: 32")
+    assert serving_problems(broken) == [
+        "targets.prod: serving compute of 2.0-32.0 CU (0.5 at least, max - min at most 16)"
+    ]
+
+
+def test_a_grant_to_the_app_anywhere_is_caught(tmp_path: Path):
+    broken = broken_copy(
+        tmp_path, "bundle/serving_sync_schema.yml", "      grants:\n",
+        "      grants:\n        - principal: ${var.app_service_principal_id}\n          privileges:\n"
+        "            - SELECT\n",
+    )  # fmt: skip
+    assert ("schemas", "serving_sync", "SELECT") in grants_of(broken, APP)
+
+
+def test_a_target_permission_for_the_app_is_caught(tmp_path: Path):
+    broken = broken_copy(
+        tmp_path, "databricks.yml", "      - level: CAN_MANAGE\n        group_name: ${var.engineers_group}\n",
+        "      - level: CAN_MANAGE\n        service_principal_name: ${var.app_service_principal_id}\n",
+    )  # fmt: skip
+    assert ("targets", "test", "CAN_MANAGE") in grants_of(broken, APP)

@@ -15,6 +15,7 @@ warning. A release build runs with --strict and may not warn at all.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -324,3 +325,57 @@ def test_the_cli_warns_of_a_shared_root_path(cli: Cli, stub: Stub, tmp_path: Pat
     assert unexpected(result, cli) == [
         "warning: the bundle root path /Workspace/Shared/.bundle/dealdesk/test is writable by all workspace users"
     ], result.report()
+
+
+# -- the serving database as the CLI resolves it ---------------------------------------------------
+
+
+def resolved(cli: Cli, stub: Stub, root: Path, target: str) -> dict[str, Any]:
+    """The target's configuration as `bundle validate -o json` prints it (variables filled in)."""
+    main = yaml.safe_load((root / "databricks.yml").read_text())
+    command = [cli.path, "bundle", "validate", "--target", target, "--output", "json"]
+    for name, value in required_variables(main, target).items():
+        command += ["--var", f"{name}={value}"]
+    result = subprocess.run(
+        command,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=clean_env(root.parent / f"home-{target}", stub.host),
+    )
+    assert result.returncode == 0, f"$ {' '.join(command)}\n{result.stdout}\n{result.stderr}"
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_the_cli_resolves_one_serving_project_per_target_with_its_synced_tables(
+    cli: Cli, stub: Stub, tmp_path: Path, target: str
+):
+    config = resolved(cli, stub, copy_bundle(tmp_path / "bundle-root"), target)
+    resources = config["resources"]
+    schema = resources["schemas"]["deal_desk"]["name"]
+    project = resources["postgres_projects"]["serving_project"]
+    # The stub's user is ci@example.com: the dev copy is dealdesk-dev-ci.
+    assert project["project_id"] == {"dev": "dealdesk-dev-ci"}.get(target, f"dealdesk-{target}")
+    assert resources["postgres_catalogs"]["serving_catalog"]["catalog_id"] == f"{schema}_serving"
+    synced = {
+        key: (table["source_table_full_name"], table["primary_key_columns"], table["scheduling_policy"])
+        for key, table in resources["postgres_synced_tables"].items()
+    }
+    source = "main.${resources.schemas.deal_desk.name}"
+    assert synced == {
+        "serving_deals": (f"{source}.app_deals", ["deal_id"], "CONTINUOUS"),
+        "serving_approval_queue": (f"{source}.app_approval_queue", ["approval_id"], "CONTINUOUS"),
+        "serving_deal_history": (f"{source}.app_deal_history", ["entry_id"], "CONTINUOUS"),
+        "serving_document_outcomes": (f"{source}.app_document_outcomes", ["event_id"], "CONTINUOUS"),
+        "serving_people": (f"{source}.app_people", ["email"], "CONTINUOUS"),
+    }
+    # What the target's permissions add reaches the project too, never for the app: it may use it.
+    app = PLACEHOLDERS["app_service_principal_id"]
+    assert [p["level"] for p in project["permissions"] if p.get("service_principal_name") == app] == [
+        "CAN_USE"
+    ]
+    endpoint = resources["postgres_endpoints"]["serving_endpoint"]
+    limits = (endpoint["autoscaling_limit_min_cu"], endpoint["autoscaling_limit_max_cu"])
+    assert limits == ((2, 8) if target == "prod" else (1, 2))
