@@ -170,6 +170,15 @@ def _recorded_entries(home: Path) -> list[Path]:
     return entries
 
 
+def _delete_recorded(entries: list[Path]) -> None:
+    """Delete the paths the demo's marker records (checked to lie inside its home): only those."""
+    for path in entries:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
+
+
 def prepare_demo_home(target: Target, rebuild: bool, shown: str) -> None:
     """Make the demo's home ready, deleting nothing the demo did not create.
 
@@ -190,11 +199,7 @@ def prepare_demo_home(target: Target, rebuild: bool, shown: str) -> None:
                 f"demo: {shown} already holds a demo lakehouse: add --rebuild to build it again "
                 "(deletes only the demo's tables, landing files and report)"
             )
-        for path in _recorded_entries(home):
-            if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path)
-            elif path.exists() or path.is_symlink():
-                path.unlink()
+        _delete_recorded(_recorded_entries(home))
     home.mkdir(parents=True, exist_ok=True)
     marker = {"created_by": "dealdesk demo", "created": demo_entries(target)}
     (home / DEMO_MARKER).write_text(json.dumps(marker, indent=2) + "\n")
@@ -222,11 +227,7 @@ def remove_demo_home(home: Path, shown: str) -> None:
         raise DemoError(f"demo: {shown} is not a demo lakehouse (no {DEMO_MARKER}); nothing was deleted")
     entries = _recorded_entries(home)
     LocalServer(home).remove()
-    for path in entries:
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
-        elif path.exists() or path.is_symlink():
-            path.unlink()
+    _delete_recorded(entries)
     (home / DEMO_MARKER).unlink()
     for path in entries:  # the folders they were in, once empty (warehouse/main), and the home
         for folder in path.parents:
