@@ -46,17 +46,16 @@ from pathlib import Path
 import bench_serving
 import pyarrow as pa
 
-from dealdesk import table_types
-from dealdesk.commands_common import open_lakehouse
+from dealdesk.cli.common import open_lakehouse
 from dealdesk.config import load_rules
-from dealdesk.engine import Target, stop_engine
-from dealdesk.generator import Mix, generate, peak_day
-from dealdesk.intake.landing import new_files
-from dealdesk.lakehouse import Lakehouse
-from dealdesk.migrations import MigrationRunner
-from dealdesk.pipeline import journal
+from dealdesk.lakehouse import table_types
+from dealdesk.lakehouse.engine import Target, stop_engine
+from dealdesk.lakehouse.gateway import Lakehouse
+from dealdesk.lakehouse.migrations import MigrationRunner
+from dealdesk.operations.generator import Mix, generate, peak_day
+from dealdesk.pipeline import jobs, journal
 from dealdesk.pipeline.job import LATEST_EVENT, process
-from dealdesk.workflow import jobs
+from dealdesk.pipeline.landing import new_files
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE_MONTH = date(2026, 4, 1)

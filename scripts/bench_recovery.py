@@ -28,11 +28,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench  # the 7-year build of scripts/bench.py, reused as it is
 
 from dealdesk.config import load_rules
-from dealdesk.engine import stop_local_engine
-from dealdesk.generator import Mix, generate
-from dealdesk.lakehouse import Lakehouse
-from dealdesk.recovery import Recovery, RestoreRequest, recoverable_tables
-from dealdesk.workflow import jobs
+from dealdesk.lakehouse.engine import stop_local_engine
+from dealdesk.lakehouse.gateway import Lakehouse
+from dealdesk.operations.generator import Mix, generate
+from dealdesk.operations.recovery import Recovery, RestoreRequest, recoverable_tables
+from dealdesk.pipeline import jobs
 
 ROOT = Path(__file__).resolve().parents[1]
 

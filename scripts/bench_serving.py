@@ -47,14 +47,13 @@ import psycopg
 from pyspark.sql import functions as F
 
 from dealdesk.config import load_rules
-from dealdesk.generator import peak_day
-from dealdesk.lakehouse import Lakehouse
-from dealdesk.pipeline import job
+from dealdesk.lakehouse.gateway import Lakehouse
+from dealdesk.lakehouse.postgres import APP_ROLE, OWNER, LocalServer
+from dealdesk.operations.generator import peak_day
+from dealdesk.pipeline import job, read_models
 from dealdesk.pipeline.job import LATEST_EVENT, process
 from dealdesk.pipeline.journal import utc_now
-from dealdesk.serving import read_models
-from dealdesk.serving.postgres import APP_ROLE, OWNER, LocalServer
-from dealdesk.serving.sync import database_of, open_serving, sync
+from dealdesk.pipeline.serve import database_of, open_serving, sync
 
 LEVELS = (1, 50, 200, 1000)
 POOL_MAX = 20  # connections per app instance

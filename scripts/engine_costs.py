@@ -14,8 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from dealdesk.engine import ENGINES, Target, spark_server, spark_session, stop_engines
-from dealdesk.lakehouse import Lakehouse
+from dealdesk.lakehouse.engine import ENGINES, Target, spark_server, spark_session, stop_engines
+from dealdesk.lakehouse.gateway import Lakehouse
 
 
 def median_seconds(action: object, repeat: int) -> float:

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from dealdesk.engine import Target
-from dealdesk.lakehouse import Lakehouse
-from dealdesk.migrations import MigrationRunner
-from dealdesk.serving.postgres import stop_servers_under
+from dealdesk.lakehouse.engine import Target
+from dealdesk.lakehouse.gateway import Lakehouse
+from dealdesk.lakehouse.migrations import MigrationRunner
+from dealdesk.lakehouse.postgres import stop_servers_under
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -115,8 +115,8 @@ def engine(engine_name: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 
     An engine that cannot start fails the tests that need it, with the reason; it never skips them.
     """
-    from dealdesk.engine import spark_session, stop_engine
     from dealdesk.errors import ConfigurationError
+    from dealdesk.lakehouse.engine import spark_session, stop_engine
 
     home = tmp_path_factory.mktemp(f"engine_{engine_name}")
     try:
@@ -133,7 +133,11 @@ def dealdesk_cli(engine: str, home: Path, schema: str, *args: str) -> subprocess
     env = {**os.environ, "DEALDESK_ENGINE": engine, "DEALDESK_HOME": str(home), "DEALDESK_SCHEMA": schema}
     env.pop("SPARK_REMOTE", None)
     return subprocess.run(
-        [sys.executable, "-m", "dealdesk.cli", *args], capture_output=True, text=True, env=env, timeout=900
+        [sys.executable, "-m", "dealdesk.cli.main", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
     )
 
 

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from dealdesk import ids
+from dealdesk.checks import fields
 from dealdesk.config import DEPARTMENTS, BusinessRules
+from dealdesk.core import ids
 from dealdesk.core.desk import decide
 from dealdesk.core.model import (
     APPROVAL_COLUMNS,
@@ -30,9 +31,8 @@ from dealdesk.core.model import (
     Snapshot,
     User,
 )
-from dealdesk.pipeline import fields
+from dealdesk.core.state_machine import IN_REVIEW_STATUSES
 from dealdesk.pipeline.state import DEAL_STATE_COLUMNS
-from dealdesk.workflow.state_machine import IN_REVIEW_STATUSES
 
 RULES = BusinessRules()
 LATEST = "latest-event"  # World.run(as_of=LATEST): monitoring as of the latest business time applied

@@ -16,8 +16,8 @@ import itertools
 from pyspark.sql import functions as F
 
 from dealdesk.config import STATUS_TRANSITIONS
-from dealdesk.lakehouse import Lakehouse
-from dealdesk.workflow.state_machine import SYSTEM_TRANSITIONS
+from dealdesk.core.state_machine import SYSTEM_TRANSITIONS
+from dealdesk.lakehouse.gateway import Lakehouse
 
 APPROVED_OR_LATER = ("approved", "contract_drafting", "client_review", "signed")
 

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from dealdesk.cli.workflow import sample_days
 from dealdesk.config import BusinessRules
-from dealdesk.generator import Mix, generate
-from dealdesk.lakehouse import Lakehouse
-from dealdesk.workflow.commands import sample_days
-from dealdesk.workflow.jobs import LATEST_EVENT, run_pipeline
+from dealdesk.lakehouse.gateway import Lakehouse
+from dealdesk.operations.generator import Mix, generate
+from dealdesk.pipeline.jobs import LATEST_EVENT, run_pipeline
 from tests.conftest import copy_of
 from tests.test_reliability import assert_same_tables, business_snapshot
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from dealdesk.cli import build_parser
-from dealdesk.migrations import discover
-from dealdesk.serving.read_models import KEYS
-from dealdesk.serving.sync import TABLES
+from dealdesk.cli.main import build_parser
+from dealdesk.lakehouse.ddl import discover
+from dealdesk.pipeline.read_models import KEYS
+from dealdesk.pipeline.serve import TABLES
 from tests.bundle_checks import (
     SAMPLE_USER,
     Bundle,

@@ -12,14 +12,18 @@ from pathlib import Path
 
 import pytest
 
-from dealdesk.cli import DEMO_MARKER, main
+from dealdesk.cli.main import DEMO_MARKER, main
 from tests.conftest import REPO
 
 
 def dealdesk(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DEALDESK_HOME": str(home), "DEALDESK_SCHEMA": "cli_test"}
     return subprocess.run(
-        [sys.executable, "-m", "dealdesk.cli", *args], capture_output=True, text=True, env=env, timeout=300
+        [sys.executable, "-m", "dealdesk.cli.main", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
 
 
@@ -121,7 +125,7 @@ def test_every_command_the_readme_describes_once_has_that_description_in_its_hel
     import re
     from pathlib import Path
 
-    from dealdesk.cli import build_parser
+    from dealdesk.cli.main import build_parser
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     described: dict[str, list[str]] = {}
@@ -146,7 +150,7 @@ def test_a_closed_pipe_ends_the_command_quietly(tmp_path):
     import sys
 
     home = str(tmp_path / "home")
-    command = [sys.executable, "-m", "dealdesk.cli", "--home", home]
+    command = [sys.executable, "-m", "dealdesk.cli.main", "--home", home]
     assert subprocess.run([*command, "migrate"], capture_output=True, timeout=300).returncode == 0
     reader = subprocess.Popen(
         [*command, "sql", "SELECT id, repeat('x', 100) AS filler FROM range(50000)"],
@@ -160,7 +164,7 @@ def test_a_closed_pipe_ends_the_command_quietly(tmp_path):
 
 
 def test_sql_table_output_escapes_control_characters():
-    from dealdesk.output import render
+    from dealdesk.cli.output import render
 
     text = render(["name\x1b"], [["red\x1b[31m\r\nnext\ttab\x7f\x9b"]])
     assert "\x1b" not in text and "\r" not in text and "\x7f" not in text and "\x9b" not in text
@@ -218,7 +222,7 @@ def test_a_reader_gone_before_the_last_buffered_lines_ends_the_command_quietly(
     home = fake_demo(tmp_path / "demo")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "dealdesk.cli", "--home", str(home), *command],
+        [sys.executable, "-m", "dealdesk.cli.main", "--home", str(home), *command],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,
@@ -237,7 +241,7 @@ def test_sql_never_writes_a_control_character_of_a_value_to_the_terminal(migrate
     assert table.stdout.split("\n") == ["s", "-" * len(shown), shown, "(1 row)", ""]
     env = {**os.environ, "DEALDESK_HOME": str(migrated_home), "DEALDESK_SCHEMA": "cli_test"}
     as_csv = subprocess.run(
-        [sys.executable, "-m", "dealdesk.cli", "sql", query, "--format", "csv"],
+        [sys.executable, "-m", "dealdesk.cli.main", "sql", query, "--format", "csv"],
         capture_output=True,
         env=env,
         timeout=300,
@@ -247,7 +251,7 @@ def test_sql_never_writes_a_control_character_of_a_value_to_the_terminal(migrate
 
 @pytest.mark.parametrize("command", ["run", "ingest", "replay", "route", "decide", "monitor"])
 def test_each_entry_point_of_the_processing_job_says_so_in_its_help(command: str):
-    from dealdesk.cli import build_parser
+    from dealdesk.cli.main import build_parser
 
     commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
     page = " ".join(commands.choices[command].format_help().split())

@@ -22,17 +22,17 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from dealdesk import config
+from dealdesk.checks import documents as D
+from dealdesk.checks import validation as V
+from dealdesk.checks.reasons import REASONS_TYPE, concat_reasons
+from dealdesk.cli.workflow import sample_days
 from dealdesk.config import BusinessRules
 from dealdesk.core.desk import decide
 from dealdesk.core.model import Snapshot
-from dealdesk.generator import generate
-from dealdesk.intake import documents as D
-from dealdesk.intake import validation as V
-from dealdesk.intake.landing import read_file
-from dealdesk.lakehouse import Lakehouse
+from dealdesk.lakehouse.gateway import Lakehouse
+from dealdesk.operations.generator import generate
+from dealdesk.pipeline.landing import read_file
 from dealdesk.pipeline.parse import to_document
-from dealdesk.rules import REASONS_TYPE, concat_reasons
-from dealdesk.workflow.commands import sample_days
 from tests.intake_builders import advertiser, agency, scoping_request, submission, tier, user
 
 REPO = Path(__file__).resolve().parents[1]

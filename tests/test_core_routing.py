@@ -7,8 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from dealdesk import ids
-from dealdesk.core import routing
+from dealdesk.core import ids, routing
 from dealdesk.core.desk import decide
 from tests.core_builders import (
     APPROVERS,

@@ -8,7 +8,7 @@ import pytest
 
 from dealdesk.config import DEAL_STATUSES
 from dealdesk.core.desk import decide
-from dealdesk.workflow.state_machine import manual_change_refusal, transition_allowed
+from dealdesk.core.state_machine import manual_change_refusal, transition_allowed
 from tests.core_builders import (
     ADMIN,
     APPROVERS,

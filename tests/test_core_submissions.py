@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
-from dealdesk import ids
+from dealdesk.core import ids
 from dealdesk.core.desk import decide
 from dealdesk.core.model import reason
 from tests.core_builders import (

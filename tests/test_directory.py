@@ -11,8 +11,8 @@ from collections.abc import Iterable
 import pytest
 from databricks.sdk.service import iam
 
-from dealdesk.intake.directory import Membership, directory_users, membership, sync_users
-from dealdesk.lakehouse import Lakehouse
+from dealdesk.lakehouse.gateway import Lakehouse
+from dealdesk.pipeline.directory import Membership, directory_users, membership, sync_users
 from tests.intake_builders import rows
 
 

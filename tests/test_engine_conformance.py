@@ -19,12 +19,12 @@ from pathlib import Path
 import pytest
 from chispa import assert_df_equality
 
-from dealdesk.cli import build_parser, open_lakehouse
-from dealdesk.engine import SPARK_SESSION_CATALOG, Target, spark_server, stop_engine
+from dealdesk.cli.main import build_parser, open_lakehouse
 from dealdesk.errors import ConfigurationError
-from dealdesk.lakehouse import Lakehouse
-from dealdesk.migrations import CREATE_TABLE, discover, discover_views
-from dealdesk.spark_server import SparkTools, find_java
+from dealdesk.lakehouse.ddl import CREATE_TABLE, discover, discover_views
+from dealdesk.lakehouse.engine import SPARK_SESSION_CATALOG, Target, spark_server, stop_engine
+from dealdesk.lakehouse.gateway import Lakehouse
+from dealdesk.lakehouse.spark_server import SparkTools, find_java
 from tests.conftest import Built, dealdesk_cli
 
 PORTABLE = [m for m in discover() if not m.databricks_only]
@@ -166,7 +166,7 @@ def test_spark_server_dies_with_its_owner(engine: str, tmp_path: Path):
             sys.executable,
             "-c",
             "import sys, time\n"
-            "from dealdesk.engine import Target, spark_session, spark_server\n"
+            "from dealdesk.lakehouse.engine import Target, spark_session, spark_server\n"
             f"spark_session(Target(engine='spark', home={str(tmp_path)!r})).sql('SELECT 1').collect()\n"
             "print(spark_server().process.pid, spark_server().workdir, flush=True)\n"
             "time.sleep(600)\n",

@@ -3,7 +3,6 @@ errors are one line, the README's quick start works as written, and replay leave
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 import subprocess
@@ -14,15 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from dealdesk.cli import DEMO_HOME, DEMO_MARKER, demo_entries, main, prepare_demo_home
+from dealdesk.cli.main import DEMO_HOME, DEMO_MARKER, demo_entries, main, prepare_demo_home
+from dealdesk.cli.output import render_runs
+from dealdesk.cli.workflow import stale_clock_hint
 from dealdesk.config import BusinessRules
-from dealdesk.engine import Target
 from dealdesk.errors import DemoError
-from dealdesk.intake import ingest_landing, replay
-from dealdesk.lakehouse import Lakehouse
-from dealdesk.output import render_runs
-from dealdesk.report import write_report
-from dealdesk.workflow.commands import stale_clock_hint
+from dealdesk.lakehouse.engine import Target
+from dealdesk.lakehouse.gateway import Lakehouse
+from dealdesk.operations.report import write_report
+from dealdesk.pipeline.ingest import ingest_landing, replay
 from tests.conftest import REPO
 from tests.intake_builders import reference_data, scoping_request, submission, write_jsonl
 from tests.test_views import write
@@ -322,26 +321,9 @@ def test_the_stale_clock_hint_only_when_the_data_is_over_thirty_days_old():
 # -- 15. the command layer stands in one direction -------------------------------------------------
 
 
-def test_no_module_imports_the_entry_point():
-    package = REPO / "src" / "dealdesk"
-    offenders = []
-    for path in sorted(package.rglob("*.py")):
-        if path.name == "cli.py" and path.parent == package:
-            continue
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            names = []
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
-            if "dealdesk.cli" in names:
-                offenders.append(f"{path.relative_to(package)}:{node.lineno}")
-    assert offenders == []
-
-
-@pytest.mark.parametrize("module", ["dealdesk.intake.commands", "dealdesk.workflow.commands"])
+@pytest.mark.parametrize("module", ["dealdesk.cli.intake", "dealdesk.cli.workflow"])
 def test_each_command_module_imports_first_and_alone(module: str):
-    code = f"import sys, {module}; print('dealdesk.cli' in sys.modules)"
+    code = f"import sys, {module}; print('dealdesk.cli.main' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
@@ -398,7 +380,7 @@ def make_clean_tree(folder: Path, *, marker: str | None, with_dealdesk: bool) ->
     (paths["venv"] / "bin").mkdir(parents=True)
     if with_dealdesk:  # the environment's command, as this test session runs it
         command = paths["venv"] / "bin" / "dealdesk"
-        command.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -m dealdesk.cli "$@"\n')
+        command.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -m dealdesk.cli.main "$@"\n')
         command.chmod(0o755)
     for name in ("tools", "caches", "hypothesis", "dist"):
         paths[name].mkdir()

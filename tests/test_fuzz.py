@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from pyspark.sql import functions as F
 
 from dealdesk.config import BusinessRules
-from dealdesk.intake import ingest_landing
-from dealdesk.lakehouse import Lakehouse
-from dealdesk.migrations import MigrationRunner
+from dealdesk.lakehouse.gateway import Lakehouse
+from dealdesk.lakehouse.migrations import MigrationRunner
+from dealdesk.pipeline.ingest import ingest_landing
 from tests.conftest import new_target
 from tests.intake_builders import reference_data, submission, write_jsonl
 

@@ -8,9 +8,9 @@ from datetime import date, datetime
 from pathlib import Path
 
 from dealdesk.config import BusinessRules
-from dealdesk.generator import Generator, Mix, _Event, generate, peak_day, write_days
-from dealdesk.lakehouse import Lakehouse
-from dealdesk.workflow.jobs import LATEST_EVENT, run_pipeline
+from dealdesk.lakehouse.gateway import Lakehouse
+from dealdesk.operations.generator import Generator, Mix, _Event, generate, peak_day, write_days
+from dealdesk.pipeline.jobs import LATEST_EVENT, run_pipeline
 from tests import invariants
 
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from dealdesk.cli import main
+from dealdesk.cli.main import main
 from dealdesk.config import BusinessRules
-from dealdesk.intake import ingest_landing, replay
-from dealdesk.lakehouse import Lakehouse
+from dealdesk.lakehouse.gateway import Lakehouse
+from dealdesk.pipeline.ingest import ingest_landing, replay
 
 RULES = BusinessRules()
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pyspark.sql import functions as F
 
-from dealdesk import ids, keys
-from dealdesk.lakehouse import Lakehouse
+from dealdesk.core import ids
+from dealdesk.lakehouse.gateway import Lakehouse
+from tests import column_keys as keys
 
 REFERENCES = ["DEAL-2026-001", "DEAL-2026-1234", "DEAL-1999-000"]
 NAMES = ["Acme Foods", "Café Ünïcode", "x"]

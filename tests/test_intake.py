@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from pyspark.sql import functions as F
 
+from dealdesk.cli.workflow import sample_days
 from dealdesk.config import BusinessRules
 from dealdesk.errors import DealDeskError
-from dealdesk.intake import ingest_landing, replay
-from dealdesk.lakehouse import Lakehouse
-from dealdesk.runs import JobRun
-from dealdesk.workflow.commands import sample_days
+from dealdesk.lakehouse.gateway import Lakehouse
+from dealdesk.pipeline.ingest import ingest_landing, replay
+from dealdesk.pipeline.runs import JobRun
 from tests.intake_builders import (
     SELLER,
     advertiser,

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from dealdesk.errors import MigrationError
-from dealdesk.lakehouse import Lakehouse
-from dealdesk.migrations import MigrationRunner, discover, render, split_statements
+from dealdesk.lakehouse.ddl import discover, split_statements
+from dealdesk.lakehouse.gateway import Lakehouse
+from dealdesk.lakehouse.migrations import MigrationRunner, render
 from tests.conftest import REPO
 
 

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from dealdesk.output import render
+from dealdesk.cli.output import render
 
 C0 = [chr(c) for c in range(0x20)]
 C1 = [chr(c) for c in range(0x80, 0xA0)]

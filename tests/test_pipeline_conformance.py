@@ -23,13 +23,13 @@ from chispa import assert_approx_df_equality, assert_df_equality
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from dealdesk.cli.workflow import sample_days
 from dealdesk.config import BusinessRules
-from dealdesk.intake import ingest_landing, replay
-from dealdesk.lakehouse import FAIL_AT_WRITE, InjectedFault, Lakehouse
-from dealdesk.migrations import discover_views
-from dealdesk.runs import JobRun
-from dealdesk.workflow.commands import sample_days
-from dealdesk.workflow.jobs import LATEST_EVENT, run_pipeline
+from dealdesk.lakehouse.ddl import discover_views
+from dealdesk.lakehouse.gateway import FAIL_AT_WRITE, InjectedFault, Lakehouse
+from dealdesk.pipeline.ingest import ingest_landing, replay
+from dealdesk.pipeline.jobs import LATEST_EVENT, run_pipeline
+from dealdesk.pipeline.runs import JobRun
 from tests import invariants
 from tests.conftest import Built, copy_of
 from tests.intake_builders import reference_data, scoping_request, submission, write_jsonl

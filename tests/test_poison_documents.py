@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from dealdesk.cli.output import describe_run
 from dealdesk.config import BusinessRules
-from dealdesk.lakehouse import Lakehouse
-from dealdesk.output import describe_run
+from dealdesk.lakehouse.gateway import Lakehouse
 from dealdesk.pipeline.job import business_clock
-from dealdesk.workflow.jobs import LATEST_EVENT, run_pipeline
+from dealdesk.pipeline.jobs import LATEST_EVENT, run_pipeline
 from tests.conftest import Built, copy_of
 from tests.intake_builders import reference_data, submission, write_jsonl
 

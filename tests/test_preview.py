@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from dealdesk.cli import main
-from dealdesk.lakehouse import Lakehouse
-from dealdesk.workflow.commands import sample_days
-from dealdesk.workflow.preview import BadLine, load_submissions
+from dealdesk.cli.main import main
+from dealdesk.cli.workflow import sample_days
+from dealdesk.lakehouse.gateway import Lakehouse
+from dealdesk.pipeline.preview import BadLine, load_submissions
 from tests.intake_builders import submission, user
 
 

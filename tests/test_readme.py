@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from dealdesk.cli import DEMO_MARKER, main
+from dealdesk.cli.main import DEMO_MARKER, main
 from tests.conftest import REPO
 
 DEALDESK = ".venv/bin/dealdesk"
@@ -105,7 +105,7 @@ def readme_command_lines() -> list[tuple[str, str]]:
     command is the first word after the global options and their values; '' when no comment."""
     import argparse
 
-    from dealdesk.cli import build_parser
+    from dealdesk.cli.main import build_parser
 
     takes_value = {
         option
@@ -132,7 +132,7 @@ def test_every_command_is_in_the_readme_with_its_help_as_its_description():
     word (other lines may describe an example), and every command the README runs exists."""
     import argparse
 
-    from dealdesk.cli import build_parser
+    from dealdesk.cli.main import build_parser
 
     commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
     helps = {choice.dest: " ".join(str(choice.help).split()) for choice in commands._choices_actions}

@@ -19,14 +19,15 @@ from pathlib import Path
 import pytest
 from chispa import assert_df_equality
 
-from dealdesk.cli import main, open_lakehouse
+from dealdesk.cli.main import main, open_lakehouse
+from dealdesk.cli.workflow import sample_days
 from dealdesk.config import AUDIT_RETENTION_DAYS, ApprovalLadder, BusinessRules
-from dealdesk.engine import Target
 from dealdesk.errors import RecoveryError
-from dealdesk.lakehouse import Lakehouse
-from dealdesk.maintenance import maintain
-from dealdesk.migrations import discover
-from dealdesk.recovery import (
+from dealdesk.lakehouse.ddl import discover
+from dealdesk.lakehouse.engine import Target
+from dealdesk.lakehouse.gateway import Lakehouse
+from dealdesk.operations.maintenance import maintain
+from dealdesk.operations.recovery import (
     BackupRecord,
     Commit,
     Recovery,
@@ -40,8 +41,7 @@ from dealdesk.recovery import (
     vacuum_retain_hours,
     version_at,
 )
-from dealdesk.workflow.commands import sample_days
-from dealdesk.workflow.jobs import LATEST_EVENT, run_pipeline
+from dealdesk.pipeline.jobs import LATEST_EVENT, run_pipeline
 from tests.conftest import copy_of
 from tests.test_reliability import BOOKKEEPING, PROCESSING_COLUMNS, SEEDED_AT_MIGRATION
 

@@ -18,14 +18,14 @@ from pathlib import Path
 import pytest
 from pyspark.sql import functions as F
 
+from dealdesk.cli.workflow import sample_days
 from dealdesk.config import BusinessRules
 from dealdesk.errors import DealDeskError
-from dealdesk.lakehouse import FAIL_AT_WRITE, InjectedFault, Lakehouse
+from dealdesk.lakehouse.gateway import FAIL_AT_WRITE, InjectedFault, Lakehouse
 from dealdesk.pipeline import journal
-from dealdesk.runs import JobRun
-from dealdesk.serving.read_models import READ_MODELS
-from dealdesk.workflow.commands import sample_days
-from dealdesk.workflow.jobs import LATEST_EVENT, run_pipeline
+from dealdesk.pipeline.jobs import LATEST_EVENT, run_pipeline
+from dealdesk.pipeline.read_models import READ_MODELS
+from dealdesk.pipeline.runs import JobRun
 from tests import invariants
 from tests.conftest import copy_of
 

@@ -12,10 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from dealdesk.cli import main
-from dealdesk.lakehouse import Lakehouse
-from dealdesk.migrations import MigrationRunner
-from dealdesk.report import Series, column_chart, cycle_time_buckets, format_hours, hbar_chart, write_report
+from dealdesk.cli.main import main
+from dealdesk.lakehouse.gateway import Lakehouse
+from dealdesk.lakehouse.migrations import MigrationRunner
+from dealdesk.operations.report import (
+    Series,
+    column_chart,
+    cycle_time_buckets,
+    format_hours,
+    hbar_chart,
+    write_report,
+)
 from tests.conftest import new_target
 from tests.test_views import Scenario, build_scenario
 
@@ -159,7 +166,7 @@ def test_report_command_writes_the_page_and_prints_its_path(scenario: Scenario, 
     env = {**os.environ, "DEALDESK_HOME": str(target.home), "DEALDESK_SCHEMA": target.schema}
     out = tmp_path / "out" / "deal-desk.html"
     result = subprocess.run(
-        [sys.executable, "-m", "dealdesk.cli", "report", "--out", str(out)],
+        [sys.executable, "-m", "dealdesk.cli.main", "report", "--out", str(out)],
         capture_output=True,
         text=True,
         env=env,

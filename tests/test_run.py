@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 from pyspark.sql import functions as F
 
-from dealdesk.cli import main, open_lakehouse
-from dealdesk.engine import Target
-from dealdesk.lakehouse import Lakehouse
-from dealdesk.workflow.commands import sample_days
+from dealdesk.cli.main import main, open_lakehouse
+from dealdesk.cli.workflow import sample_days
+from dealdesk.lakehouse.engine import Target
+from dealdesk.lakehouse.gateway import Lakehouse
 from tests import invariants
 from tests.workflow_builders import approvals_of, history_of, snapshot, status_of
 
@@ -37,7 +37,7 @@ def _limit_memory() -> None:
 def dealdesk(home: Path, schema: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DEALDESK_HOME": str(home), "DEALDESK_SCHEMA": schema}
     result = subprocess.run(
-        [sys.executable, "-m", "dealdesk.cli", *args],
+        [sys.executable, "-m", "dealdesk.cli.main", *args],
         capture_output=True,
         text=True,
         env=env,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dealdesk.lakehouse import Lakehouse
+from dealdesk.lakehouse.gateway import Lakehouse
 
 # Columns and types of the data model (data-model.md); extra columns the design adds are allowed.
 SPEC_COLUMNS: dict[str, dict[str, str]] = {

@@ -20,15 +20,16 @@ import pytest
 from chispa import assert_df_equality
 from pyspark.sql import DataFrame
 
-from dealdesk.cli import main
+from dealdesk.cli.main import main
+from dealdesk.cli.workflow import sample_days
 from dealdesk.config import BusinessRules
-from dealdesk.lakehouse import FAIL_AT_WRITE, InjectedFault, Lakehouse
-from dealdesk.migrations import MigrationRunner
-from dealdesk.serving import read_models, sync
-from dealdesk.serving.postgres import OWNER, LocalServer
-from dealdesk.serving.read_models import KEYS, READ_MODELS
-from dealdesk.workflow.commands import sample_days
-from dealdesk.workflow.jobs import LATEST_EVENT, run_pipeline
+from dealdesk.lakehouse.gateway import FAIL_AT_WRITE, InjectedFault, Lakehouse
+from dealdesk.lakehouse.migrations import MigrationRunner
+from dealdesk.lakehouse.postgres import OWNER, LocalServer
+from dealdesk.pipeline import read_models
+from dealdesk.pipeline import serve as sync
+from dealdesk.pipeline.jobs import LATEST_EVENT, run_pipeline
+from dealdesk.pipeline.read_models import KEYS, READ_MODELS
 from tests.conftest import new_target
 from tests.test_reliability import WRITES
 

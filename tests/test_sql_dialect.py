@@ -21,21 +21,14 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError
 
-from dealdesk.cli import build_parser, ddl_parameters, main
-from dealdesk.engine import Target
+from dealdesk.cli.main import build_parser, ddl_parameters, main
 from dealdesk.errors import MigrationError
-from dealdesk.lakehouse import Lakehouse
-from dealdesk.maintenance import maintenance_statements
-from dealdesk.migrations import (
-    Migration,
-    MigrationRunner,
-    discover,
-    discover_views,
-    grant_select,
-    parse_parameters,
-    render,
-)
-from dealdesk.recovery import Recovery, RestoreRequest, recoverable_tables
+from dealdesk.lakehouse.ddl import Migration, discover, discover_views, parse_parameters
+from dealdesk.lakehouse.engine import Target
+from dealdesk.lakehouse.gateway import Lakehouse
+from dealdesk.lakehouse.migrations import MigrationRunner, grant_select, render
+from dealdesk.operations.maintenance import maintenance_statements
+from dealdesk.operations.recovery import Recovery, RestoreRequest, recoverable_tables
 from tests.conftest import REPO, new_target
 
 # Principals as the bundle passes them (see bundle/migration_job.yml).

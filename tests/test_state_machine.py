@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from dealdesk.config import DEAL_STATUSES
-from dealdesk.workflow.state_machine import (
+from dealdesk.core.state_machine import (
     manual_change_refusal,
     transition_allowed,
 )

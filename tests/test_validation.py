@@ -13,10 +13,10 @@ import pytest
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
+from dealdesk.checks import documents as D
+from dealdesk.checks import validation as V
 from dealdesk.config import BusinessRules
-from dealdesk.intake import documents as D
-from dealdesk.intake import validation as V
-from dealdesk.lakehouse import Lakehouse
+from dealdesk.lakehouse.gateway import Lakehouse
 from tests.intake_builders import scoping_request, submission, tier, with_tiers
 
 RULES = BusinessRules()

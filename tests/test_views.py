@@ -25,8 +25,9 @@ from sqlglot import exp
 
 from dealdesk.config import DEAL_STATUSES
 from dealdesk.errors import MigrationError
-from dealdesk.lakehouse import Lakehouse
-from dealdesk.migrations import MigrationRunner, discover_views, grant_select, render
+from dealdesk.lakehouse.ddl import discover_views
+from dealdesk.lakehouse.gateway import Lakehouse
+from dealdesk.lakehouse.migrations import MigrationRunner, grant_select, render
 from tests.conftest import REPO, new_target
 
 VIEWS = [view.name for view in discover_views()]
@@ -451,7 +452,7 @@ def test_views_come_back_after_a_restart(scenario: Scenario):
     env = {**os.environ, "DEALDESK_HOME": str(target.home), "DEALDESK_SCHEMA": target.schema}
     query = "SELECT count(*) AS n FROM approval_queue"
     result = subprocess.run(
-        [sys.executable, "-m", "dealdesk.cli", "sql", query, "--format", "csv"],
+        [sys.executable, "-m", "dealdesk.cli.main", "sql", query, "--format", "csv"],
         capture_output=True,
         text=True,
         env=env,

@@ -14,9 +14,9 @@ from typing import Any
 
 from pyspark.sql import functions as F
 
-from dealdesk import keys
 from dealdesk.config import BusinessRules
-from dealdesk.lakehouse import Lakehouse
+from dealdesk.lakehouse.gateway import Lakehouse
+from tests import column_keys as keys
 
 RULES = BusinessRules()
 T0 = datetime(2026, 3, 2, 9, 0)

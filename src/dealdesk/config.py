@@ -66,6 +66,10 @@ DOCUMENT_KINDS = (
 # Kinds intake keeps as they came and the decide job applies (they act on existing deals).
 WORKFLOW_KINDS = ("approval_action", "status_change")
 
+# Documents are a few levels deep; the engine's JSON reader misreads lines nested past ~128
+# levels, so deeper lines are rejected at landing with the true reason (and their event_id kept).
+NESTING_LIMIT = 64
+
 # What the desk can represent, whatever the rules file says (contract: "Limits"). Business
 # times and dates outside these years, or amounts past these bounds, are rejected at intake:
 # the arithmetic of due dates, expiries and sums stays far from any overflow.

@@ -23,9 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from dealdesk import ids
 from dealdesk.config import APPROVAL_ACTIONS, DEAL_STATUSES, DEPARTMENTS, BusinessRules
-from dealdesk.core import routing
+from dealdesk.core import ids, routing
 from dealdesk.core.model import (
     TIMER_RANK,
     Approval,
@@ -39,7 +38,7 @@ from dealdesk.core.model import (
     User,
     reason,
 )
-from dealdesk.workflow.state_machine import (
+from dealdesk.core.state_machine import (
     IN_REVIEW_STATUSES,
     MANUAL_CHANGE_FROM,
     ROUTING_ONLY_STATUSES,

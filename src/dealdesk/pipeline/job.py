@@ -29,20 +29,19 @@ from typing import Any
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from dealdesk.checks import documents as D
 from dealdesk.config import DOCUMENT_KINDS, BusinessRules
+from dealdesk.core import monitoring
 from dealdesk.core.desk import DECISION_FAILED, decide
 from dealdesk.core.model import Document, Effects, LatestApplied, reason
-from dealdesk.intake import documents as D
-from dealdesk.intake.landing import LandedFile, made_file, new_files
-from dealdesk.lakehouse import Lakehouse
-from dealdesk.pipeline import journal
+from dealdesk.lakehouse.gateway import Lakehouse
+from dealdesk.pipeline import journal, read_models
+from dealdesk.pipeline.landing import LandedFile, made_file, new_files
 from dealdesk.pipeline.parse import parse_documents, to_document
+from dealdesk.pipeline.runs import JobRun, job_run
+from dealdesk.pipeline.serve import serve
 from dealdesk.pipeline.state import read_snapshot
 from dealdesk.pipeline.write import write_effects
-from dealdesk.runs import JobRun, job_run
-from dealdesk.serving import read_models
-from dealdesk.serving.sync import serve
-from dealdesk.workflow import monitoring
 
 log = logging.getLogger(__name__)
 

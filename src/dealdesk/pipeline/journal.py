@@ -26,7 +26,7 @@ from pyspark.sql import functions as F
 
 from dealdesk.core.model import Effects
 from dealdesk.errors import DealDeskError
-from dealdesk.lakehouse import Lakehouse
+from dealdesk.lakehouse.gateway import Lakehouse
 
 log = logging.getLogger(__name__)
 

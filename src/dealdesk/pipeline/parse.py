@@ -15,13 +15,13 @@ from typing import Any
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from dealdesk.checks import documents as D
+from dealdesk.checks import fields
+from dealdesk.checks import validation as V
+from dealdesk.checks.reasons import concat_reasons, empty_reasons
 from dealdesk.config import BusinessRules
 from dealdesk.core.desk import decision_failure, one_line
 from dealdesk.core.model import Document
-from dealdesk.intake import documents as D
-from dealdesk.intake import validation as V
-from dealdesk.pipeline import fields
-from dealdesk.rules import concat_reasons, empty_reasons
 
 log = logging.getLogger(__name__)
 

@@ -14,6 +14,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from dealdesk.config import BusinessRules
+from dealdesk.core import monitoring
 from dealdesk.core.model import (
     APPROVAL_COLUMNS,
     Approval,
@@ -24,8 +25,7 @@ from dealdesk.core.model import (
     Snapshot,
     User,
 )
-from dealdesk.lakehouse import Lakehouse
-from dealdesk.workflow import monitoring
+from dealdesk.lakehouse.gateway import Lakehouse
 
 DEAL_STATE_COLUMNS = (
     "id",

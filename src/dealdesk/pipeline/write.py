@@ -13,9 +13,9 @@ from typing import Any
 
 from pyspark.sql import functions as F
 
-from dealdesk import table_types
 from dealdesk.core.model import Effects
-from dealdesk.lakehouse import DELETE_FLAG, Lakehouse
+from dealdesk.lakehouse import table_types
+from dealdesk.lakehouse.gateway import DELETE_FLAG, Lakehouse
 
 # Columns an update never changes.
 KEPT_ON_UPDATE = {"id", "created_at", "reference_number"}

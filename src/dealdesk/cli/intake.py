@@ -1,0 +1,131 @@
+"""Intake's subcommands of ``dealdesk``: ingest, rejects, replay, sync-users.
+
+Thin entry points: parse the options, open the lakehouse, call a job, print its summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pyspark.sql import functions as F
+
+from dealdesk.cli.common import (
+    ONE_JOB,
+    add_run_format,
+    landing_folder,
+    open_to_read,
+    open_to_write,
+    unreadable_files_status,
+)
+from dealdesk.cli.output import FORMATS, render, render_runs
+from dealdesk.config import load_rules
+from dealdesk.errors import DealDeskError
+from dealdesk.pipeline.directory import sync_users
+from dealdesk.pipeline.ingest import ingest_landing, replay
+from dealdesk.pipeline.runs import JobRun
+
+
+def print_run(run: JobRun, fmt: str = "text") -> None:
+    """A run's summary: one readable line, or one JSON object (json)."""
+    print(render_runs([run.summary()], fmt), flush=True)
+
+
+def parse_since(text: str) -> datetime:
+    """A date or ISO-8601 time; UTC when it names no zone."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise DealDeskError(f"--since '{text}' is not a date (YYYY-MM-DD) or an ISO-8601 time") from exc
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def describe_reasons(reasons_json: str | None) -> str:
+    """The stored reasons (JSON text) as one readable line: field rule: message (value)."""
+    parts = []
+    for reason in json.loads(reasons_json or "[]"):
+        value = reason.get("value")
+        shown = f" (got {value!r})" if value is not None else ""
+        parts.append(f"{reason.get('field')} [{reason.get('rule')}]: {reason.get('message')}{shown}")
+    return "; ".join(parts)
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    landing = landing_folder(args.landing)
+    run = ingest_landing(open_to_write(args), landing, load_rules(args.rules))
+    print_run(run, args.format)
+    return unreadable_files_status([run])
+
+
+def cmd_rejects(args: argparse.Namespace) -> int:
+    rejected = open_to_read(args).read("rejected_documents")
+    if not args.all:
+        rejected = rejected.filter(F.col("replayed_at").isNull())
+    if args.since:
+        rejected = rejected.filter(F.col("rejected_at") >= F.lit(parse_since(args.since)))
+    rows = rejected.orderBy("rejected_at", "source_file", "line_number").collect()
+    columns = ["event_id", "kind", "source", "rejected_at", "replayed_at", "reasons"]
+    table = [
+        (
+            r["event_id"],
+            r["kind"],
+            f"{Path(r['source_file']).name}:{r['line_number']}" if r["source_file"] else None,
+            r["rejected_at"],
+            r["replayed_at"],
+            describe_reasons(r["reasons"]) if args.format == "table" else json.loads(r["reasons"]),
+        )
+        for r in rows
+    ]
+    text = render(columns, table, args.format)
+    if text:
+        print(text)
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    print_run(replay(open_to_write(args), list(args.event_ids), load_rules(args.rules)), args.format)
+    return 0
+
+
+def cmd_sync_users(args: argparse.Namespace) -> int:
+
+    lakehouse, rules = open_to_write(args), load_rules(args.rules)
+    run = sync_users(lakehouse, group_prefix=args.group_prefix, profile=args.profile, rules=rules)
+    print_run(run, args.format)
+    return 0
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    """Register the intake subcommands on the ``dealdesk`` parser."""
+    ingest = commands.add_parser(
+        "ingest", help="take new files: keep every line, validate, MERGE, reject with reasons", epilog=ONE_JOB
+    )
+    ingest.add_argument("--landing", required=True, help="folder of JSON Lines files from the app")
+    add_run_format(ingest)
+    ingest.set_defaults(func=cmd_ingest)
+
+    rejects = commands.add_parser("rejects", help="rejected documents and why")
+    rejects.add_argument("--since", help="only those rejected at or after this date or time (UTC)")
+    rejects.add_argument("--all", action="store_true", help="include documents a replay has accepted")
+    rejects.add_argument("--format", choices=FORMATS, default="table")
+    rejects.set_defaults(func=cmd_rejects)
+
+    again = commands.add_parser(
+        "replay", help="re-process rejects once the data they lacked arrived", epilog=ONE_JOB
+    )
+    again.add_argument("event_ids", nargs="+", metavar="EVENT_ID", help="event ids from `dealdesk rejects`")
+    add_run_format(again)
+    again.set_defaults(func=cmd_replay)
+
+    sync = commands.add_parser(
+        "sync-users", help="merge users from the Databricks workspace directory (groups give the role)"
+    )
+    sync.add_argument(
+        "--group-prefix",
+        default="dealdesk-",
+        help="prefix of the groups that carry roles (default dealdesk-)",
+    )
+    add_run_format(sync)
+    sync.set_defaults(func=cmd_sync_users)

@@ -1,0 +1,322 @@
+"""The app's read models (ddl/092_app_read_models.sql), kept right by the processing run.
+
+Each read model is a DataFrame over the lakehouse's tables, narrowed to the keys a run touched
+(deals, approvals, documents, people) and MERGEd into its table: one engine query per read
+model, only for a run that wrote something it shows. ``rebuild`` writes them whole (a lakehouse
+that had deals before the read models existed). Every row carries ``refreshed_at``, the run's
+time: the serving database copies the rows written since it last copied (``serving.sync``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from dealdesk.core.model import Effects
+from dealdesk.lakehouse.gateway import Lakehouse
+
+KEYS = {
+    "app_deals": ["deal_id"],
+    "app_approval_queue": ["approval_id"],
+    "app_deal_history": ["entry_id"],
+    "app_document_outcomes": ["event_id"],
+    "app_people": ["email"],
+}
+READ_MODELS = tuple(KEYS)
+IN_REVIEW = ("under_review", "negotiating")
+
+
+@dataclass
+class Touched:
+    """What a run wrote that the read models show."""
+
+    deal_ids: set[int] = field(default_factory=set)
+    approval_ids: set[int] = field(default_factory=set)  # actions name their approval, not the deal
+    event_ids: set[str] = field(default_factory=set)
+    emails: set[str] = field(default_factory=set)
+
+    def __bool__(self) -> bool:
+        return bool(self.deal_ids or self.approval_ids or self.event_ids or self.emails)
+
+
+def touched_by(effects: Effects) -> Touched:
+    touched = Touched()
+    for rows in (effects.deals_new, effects.deals_replaced, effects.deals_moved):
+        touched.deal_ids.update(r["id"] for r in rows)
+    for rows in (effects.approvals_new, effects.approvals_changed, effects.history):
+        touched.deal_ids.update(r["deal_id"] for r in rows)
+    touched.approval_ids.update(r["approval_id"] for r in effects.actions)
+    touched.event_ids.update(r["event_id"] for r in (*effects.ledger, *effects.rejected))
+    touched.emails.update(r["email"] for r in effects.users)
+    return touched
+
+
+def _name(users: DataFrame, prefix: str) -> DataFrame:
+    """users as (<prefix>_id, <prefix>_email, <prefix>_name)."""
+    name = F.nullif(F.trim(F.concat_ws(" ", "first_name", "last_name")), F.lit(""))
+    return users.select(
+        F.col("id").alias(f"{prefix}_id"),
+        F.col("email").alias(f"{prefix}_email"),
+        name.alias(f"{prefix}_name"),
+    )
+
+
+def _only(frame: DataFrame, keys: DataFrame | None, column: str = "deal_id") -> DataFrame:
+    """``frame``'s rows whose ``column`` is one of ``keys`` (a one-column frame; None: every row)."""
+    if keys is None:
+        return frame
+    return frame.join(keys.withColumnRenamed(keys.columns[0], column), column, "left_semi")
+
+
+def _json_list(*columns: Column) -> Column:
+    """An aggregate: the group's rows as a JSON array, sorted by the first column."""
+    return F.to_json(F.array_sort(F.collect_list(F.struct(*columns))))
+
+
+class ReadModels:
+    """Builds the read-model rows for a set of touched keys (or all) and writes them."""
+
+    def __init__(self, lakehouse: Lakehouse, now: datetime) -> None:
+        self.lakehouse = lakehouse
+        self.now = now
+
+    def _ids(self, values: Iterable[object], name: str, kind: str) -> DataFrame:
+        return self.lakehouse.spark.createDataFrame([(v,) for v in sorted(values)], f"{name} {kind}")  # type: ignore[type-var]
+
+    def _deal_ids(self, touched: Touched | None) -> DataFrame | None:
+        """The touched deals: named, or owning a touched approval (None: every deal)."""
+        if touched is None:
+            return None
+        named = self._ids(touched.deal_ids, "deal_id", "BIGINT")
+        if not touched.approval_ids:
+            return named
+        approvals = self.lakehouse.read("deal_approvals").join(
+            self._ids(touched.approval_ids, "id", "BIGINT"), "id", "left_semi"
+        )
+        return named.unionByName(approvals.select("deal_id")).distinct()
+
+    def _departments(self, deal_ids: DataFrame | None) -> DataFrame:
+        approvals = _only(self.lakehouse.read("deal_approvals"), deal_ids)
+        return approvals.groupBy("deal_id").agg(
+            F.to_json(F.array_sort(F.collect_set("department"))).alias("review_departments")
+        )
+
+    # -- the read models --------------------------------------------------------------------------
+    def deals(self, deal_ids: DataFrame | None) -> DataFrame:
+        read = self.lakehouse.read
+        deals = _only(read("deals"), deal_ids, "id")
+        lines, tiers = _only(read("incentive_values"), deal_ids), _only(read("deal_tiers"), deal_ids)
+        incentives = lines.groupBy("deal_id", "tier_number").agg(
+            F.array_sort(
+                F.collect_list(
+                    F.struct("line_number", F.col("category_id").alias("category"),
+                             F.col("subcategory_id").alias("sub_category"), "option", "value")
+                )
+            ).alias("incentives")
+        )  # fmt: skip
+        tier_rows = (
+            tiers.join(incentives, ["deal_id", "tier_number"], "left")
+            .groupBy("deal_id")
+            .agg(
+                _json_list("tier_number", "annual_revenue", "annual_gross_margin", "incentives").alias(
+                    "tiers"
+                )
+            )
+        )
+        users = read("users")
+        approvals = _only(read("deal_approvals"), deal_ids)
+        current = (
+            approvals.join(deals.select(F.col("id").alias("deal_id"), "revision_count"), "deal_id")
+            .filter(F.col("approval_round") == F.col("revision_count"))
+            .join(_name(users, "assignee"), F.col("assigned_to") == F.col("assignee_id"), "left")
+            .groupBy("deal_id")
+            .agg(
+                _json_list(
+                    F.col("approval_stage").alias("stage"), "department",
+                    F.col("id").cast("string").alias("approval_id"),  # JSON numbers lose 64-bit digits
+                    F.col("approval_level").alias("level"), "status", "priority", "assignee_email",
+                    F.date_format("due_date", "yyyy-MM-dd'T'HH:mm:ss'Z'").alias("due_date"),
+                ).alias("approvals")
+            )
+        )  # fmt: skip
+        seller = _name(users, "seller").select("seller_email", "seller_name")
+        return (
+            deals.join(seller, deals["email"] == seller["seller_email"], "left")
+            .join(tier_rows, deals["id"] == tier_rows["deal_id"], "left")
+            .drop(tier_rows["deal_id"])
+            .join(current, deals["id"] == current["deal_id"], "left")
+            .drop(current["deal_id"])
+            .join(self._departments(deal_ids).withColumnRenamed("deal_id", "_d"), F.col("id") == F.col("_d"), "left")
+            .select(
+                F.col("id").alias("deal_id"), "reference_number", "deal_name", "status",
+                F.coalesce("seller_email", deals["email"]).alias("seller_email"), "seller_name",
+                "deal_type", "sales_channel", "deal_structure", "region", "advertiser_name", "agency_name",
+                "deal_value", "total_incentive_cost", "required_approval_level", "priority", "revision_count",
+                "flow_intelligence", "term_start_date", "term_end_date", "submitted_at", "last_status_change",
+                "created_at", "updated_at",
+                F.coalesce("tiers", F.lit("[]")).alias("tiers"),
+                F.coalesce("approvals", F.lit("[]")).alias("approvals"),
+                F.coalesce("review_departments", F.lit("[]")).alias("review_departments"),
+                F.lit(self.now).alias("refreshed_at"),
+            )
+        )  # fmt: skip
+
+    def approval_queue(self, deal_ids: DataFrame | None) -> DataFrame:
+        read = self.lakehouse.read
+        approvals, deals = _only(read("deal_approvals"), deal_ids), _only(read("deals"), deal_ids, "id")
+        deal = deals.select(
+            F.col("id").alias("deal_id"), "reference_number", "deal_name", F.col("status").alias("deal_status"),
+            "deal_value", F.col("email").alias("seller_email"), "revision_count",
+        )  # fmt: skip
+        is_open = (
+            (F.col("status") == "pending")
+            & (F.col("approval_round") == F.col("revision_count"))
+            & F.col("deal_status").isin(*IN_REVIEW)
+        )
+        return (
+            approvals.join(deal, "deal_id")
+            .join(_name(read("users"), "assignee"), F.col("assigned_to") == F.col("assignee_id"), "left")
+            .select(
+                F.col("id").alias("approval_id"), "deal_id", "reference_number", "deal_name", "deal_status",
+                "deal_value", "seller_email", "approval_round", "approval_stage", "department", "approval_level",
+                "status", "priority", "assignee_email", "assignee_name", "due_date", is_open.alias("is_open"),
+                "created_at", "updated_at", F.lit(self.now).alias("refreshed_at"),
+            )
+        )  # fmt: skip
+
+    def deal_history(self, deal_ids: DataFrame | None) -> DataFrame:
+        read = self.lakehouse.read
+        history, approvals = (
+            _only(read("deal_status_history"), deal_ids),
+            _only(read("deal_approvals"), deal_ids),
+        )
+        deals = _only(read("deals"), deal_ids, "id")
+        actions = read("approval_actions").join(
+            approvals.select(F.col("id").alias("approval_id"), "deal_id", "approval_stage", "department"),
+            "approval_id",
+        )
+        people = _name(read("users"), "performer")
+        changes = history.select(
+            F.concat(F.lit("status-"), F.col("id").cast("string")).alias("entry_id"), "deal_id",
+            F.col("changed_at").alias("happened_at"), F.lit("status_change").alias("entry_kind"), "seq",
+            "previous_status", "status", F.lit(None).cast("string").alias("action"),
+            F.lit(None).cast("int").alias("approval_stage"), F.lit(None).cast("string").alias("department"),
+            "performed_by", "comments", "source_event_id",
+        )  # fmt: skip
+        steps = actions.select(
+            F.concat(F.lit("action-"), F.col("id").cast("string")).alias("entry_id"), "deal_id",
+            F.col("created_at").alias("happened_at"), F.lit("approval_action").alias("entry_kind"),
+            F.lit(None).cast("int").alias("seq"), F.lit(None).cast("string").alias("previous_status"),
+            F.lit(None).cast("string").alias("status"), F.col("action_type").alias("action"), "approval_stage",
+            "department", "performed_by", "comments", "source_event_id",
+        )  # fmt: skip
+        deal = deals.select(
+            F.col("id").alias("deal_id"), "reference_number", F.col("email").alias("seller_email")
+        )
+        return (
+            changes.unionByName(steps)
+            .join(deal, "deal_id")
+            .join(self._departments(deal_ids), "deal_id", "left")
+            .join(people, F.col("performed_by") == F.col("performer_id"), "left")
+            .select(
+                "entry_id", "deal_id", "reference_number", "happened_at", "entry_kind", "seq", "previous_status",
+                "status", "action", "approval_stage", "department", "performer_email", "performer_name", "comments",
+                "source_event_id", "seller_email", F.coalesce("review_departments", F.lit("[]")).alias("review_departments"),
+                F.lit(self.now).alias("refreshed_at"),
+            )
+        )  # fmt: skip
+
+    def document_outcomes(self, event_ids: DataFrame | None) -> DataFrame:
+        read = self.lakehouse.read
+        ledger, rejected, raw = (
+            _only(read(table), event_ids, "event_id")
+            for table in ("processed_events", "rejected_documents", "raw_documents")
+        )
+        open_rejections = rejected.filter(F.col("replayed_at").isNull()).select(
+            "event_id", F.col("kind").alias("r_kind"), "reasons", "source_file", "line_number", "rejected_at",
+            F.col("payload").alias("r_payload"),
+        )  # fmt: skip
+        sender = raw.groupBy("event_id").agg(F.max("payload").alias("raw_payload"))
+        payload = F.coalesce("r_payload", "raw_payload")
+        sent_by = F.lower(F.trim(F.coalesce(
+            F.get_json_object(payload, "$.submitted_by"), F.get_json_object(payload, "$.performed_by"))))  # fmt: skip
+        applied = F.col("outcome") == "applied"
+        return (
+            ledger.join(open_rejections, "event_id", "full")
+            .join(sender, "event_id", "left")
+            .select(
+                "event_id",
+                F.coalesce("kind", "r_kind").alias("kind"),
+                F.when(applied, "applied").otherwise("rejected").alias("outcome"),
+                "reference_number",
+                F.when(~applied | F.col("outcome").isNull(), F.col("reasons")).alias("reasons"),
+                sent_by.alias("sent_by"),
+                F.when(~applied | F.col("outcome").isNull(), F.col("source_file")).alias("source_file"),
+                F.when(~applied | F.col("outcome").isNull(), F.col("line_number")).alias("line_number"),
+                F.coalesce(F.when(applied, F.col("processed_at")), "rejected_at", "processed_at").alias(
+                    "decided_at"
+                ),
+                F.lit(self.now).alias("refreshed_at"),
+            )
+        )
+
+    def people(self, emails: DataFrame | None) -> DataFrame:
+        users = _only(self.lakehouse.read("users"), emails, "email")
+        name = F.nullif(F.trim(F.concat_ws(" ", "first_name", "last_name")), F.lit(""))
+        return users.select(
+            "email", name.alias("display_name"), "role", "department", "approval_level", "is_active",
+            F.lit(self.now).alias("refreshed_at"),
+        )  # fmt: skip
+
+    # -- writing -----------------------------------------------------------------------------------
+    def frames(self, touched: Touched | None) -> dict[str, DataFrame]:
+        """The rows each read model gets for ``touched`` (None: every row), for the models it changes."""
+        deal_ids = self._deal_ids(touched)
+        wanted = {
+            "app_deals": touched is None or bool(touched.deal_ids or touched.approval_ids),
+            "app_approval_queue": touched is None or bool(touched.deal_ids or touched.approval_ids),
+            "app_deal_history": touched is None or bool(touched.deal_ids or touched.approval_ids),
+            "app_document_outcomes": touched is None or bool(touched.event_ids),
+            "app_people": touched is None or bool(touched.emails),
+        }
+        events = None if touched is None else self._ids(touched.event_ids, "event_id", "STRING")
+        emails = None if touched is None else self._ids(touched.emails, "email", "STRING")
+        build = {
+            "app_deals": lambda: self.deals(deal_ids),
+            "app_approval_queue": lambda: self.approval_queue(deal_ids),
+            "app_deal_history": lambda: self.deal_history(deal_ids),
+            "app_document_outcomes": lambda: self.document_outcomes(events),
+            "app_people": lambda: self.people(emails),
+        }
+        return {name: build[name]() for name in READ_MODELS if wanted[name]}
+
+    def write(self, touched: Touched | None) -> None:
+        """Write the rows of ``touched`` (None: all) into the read models, whole rows by key."""
+        for table, frame in self.frames(touched).items():
+            self.lakehouse.upsert(frame, table, KEYS[table])
+
+
+def refresh(lakehouse: Lakehouse, effects: Effects, now: datetime) -> None:
+    """The read models of what ``effects`` wrote (nothing when they wrote nothing shown there)."""
+    touched = touched_by(effects)
+    if touched:
+        ReadModels(lakehouse, now).write(touched)
+
+
+def refresh_flags(lakehouse: Lakehouse, changed: DataFrame, now: datetime) -> None:
+    """The app's deals whose flow_intelligence is about to change to ``changed`` (id,
+    flow_intelligence), written before the deals table: a run cut between the two finds the
+    change again."""
+    flags = changed.select(F.col("id").alias("deal_id"), F.col("flow_intelligence").alias("_flag"))
+    rows = ReadModels(lakehouse, now).deals(flags.select("deal_id"))
+    rows = rows.join(flags, "deal_id").withColumn("flow_intelligence", F.col("_flag")).drop("_flag")
+    lakehouse.upsert(rows, "app_deals", KEYS["app_deals"])
+
+
+def rebuild(lakehouse: Lakehouse, now: datetime) -> None:
+    """Every read model written whole from the tables."""
+    ReadModels(lakehouse, now).write(None)
