@@ -15,7 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from dealdesk.checks import fields
+from dealdesk.checks.kinds import approval_action as approval_action_kind
+from dealdesk.checks.kinds import deal_submission as deal_submission_kind
+from dealdesk.checks.kinds import scoping_request as scoping_request_kind
+from dealdesk.checks.kinds import status_change as status_change_kind
+from dealdesk.checks.kinds import user as user_kind
 from dealdesk.config import DEPARTMENTS, BusinessRules
 from dealdesk.core import ids
 from dealdesk.core.desk import decide
@@ -216,7 +220,7 @@ def submission(
     """A checked deal_submission: ``errors`` are the content errors the engine found (for a full
     submission), ``draft_errors`` those that apply to a draft; valid when both are empty."""
     doc = submission_json(**deal)
-    body = fields.submission_body(doc, RULES)
+    body = deal_submission_kind.submission_body(doc, RULES)
     body["draft_errors"] = list(draft_errors or [])
     body["full_errors"] = list(errors or []) + list(draft_errors or [])
     body["submission_warnings"] = []
@@ -244,7 +248,7 @@ def action(
         "comments": comments,
         "assign_to": assign_to,
     }
-    return _document("approval_action", when, event_id, doc, fields.action_body(doc))
+    return _document("approval_action", when, event_id, doc, approval_action_kind.read_body(doc, {}, RULES))
 
 
 def status_change(
@@ -257,7 +261,7 @@ def status_change(
     event_id: str | None = None,
 ) -> Document:
     doc = {"reference_number": reference, "new_status": new_status, "performed_by": by, "comments": comments}
-    return _document("status_change", when, event_id, doc, fields.change_body(doc))
+    return _document("status_change", when, event_id, doc, status_change_kind.read_body(doc, {}, RULES))
 
 
 def user_document(person: Person, when: datetime, *, event_id: str | None = None) -> Document:
@@ -271,7 +275,7 @@ def user_document(person: Person, when: datetime, *, event_id: str | None = None
             "is_active": person.is_active,
         }
     }
-    return _document("user", when, event_id, doc, {"row": fields.user_row(doc, event_id, when)})
+    return _document("user", when, event_id, doc, {"row": user_kind.user_row(doc, event_id, when)})
 
 
 def scoping_document(when: datetime, *, event_id: str | None = None) -> Document:
@@ -287,7 +291,7 @@ def scoping_document(when: datetime, *, event_id: str | None = None) -> Document
             "growth_ambition": 2_000_000,
         },
     }
-    body = {"row": fields.scoping_row(doc, event_id, when, "[]", RULES)}
+    body = {"row": scoping_request_kind.scoping_row(doc, event_id, when, "[]", RULES)}
     return _document("scoping_request", when, event_id, doc, body)
 
 

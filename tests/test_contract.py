@@ -22,8 +22,10 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from dealdesk import config
-from dealdesk.checks import documents as D
-from dealdesk.checks import validation as V
+from dealdesk.checks.company import COMPANY_FIELDS
+from dealdesk.checks.envelope import read_envelopes
+from dealdesk.checks.kinds import KINDS, deal_submission
+from dealdesk.checks.kinds import scoping_request as scoping_request_kind
 from dealdesk.checks.reasons import REASONS_TYPE, concat_reasons
 from dealdesk.cli.workflow import sample_days
 from dealdesk.config import BusinessRules
@@ -83,7 +85,7 @@ def schema_errors(document: Any) -> list[str] | None:
 
 def _kind_reasons(docs: DataFrame, kind: str, deals, approvals, users) -> DataFrame:
     doc = F.col("doc")
-    if kind in config.WORKFLOW_KINDS:
+    if KINDS[kind].schema is None:  # the core alone judges it
         # decided by the core against an empty lakehouse: its field checks, and state rules
         # that the caller leaves out
         rows = []
@@ -97,27 +99,16 @@ def _kind_reasons(docs: DataFrame, kind: str, deals, approvals, users) -> DataFr
         return docs.sparkSession.createDataFrame(
             rows, f"source_file STRING, line_number BIGINT, reasons {REASONS_TYPE}"
         )
-    spark_schema = {
-        "user": D.USER_SCHEMA,
-        "advertiser": D.ADVERTISER_SCHEMA,
-        "agency": D.AGENCY_SCHEMA,
-        "scoping_request": D.SCOPING_SCHEMA,
-        "deal_submission": D.SUBMISSION_SCHEMA,
-    }[kind]
-    parsed = docs.withColumn("doc", F.from_json("payload", spark_schema))
+    parsed = docs.withColumn("doc", F.from_json("payload", KINDS[kind].schema))
     if kind == "deal_submission":
         draft = F.coalesce(F.lower(F.trim(doc["status"])) == "draft", F.lit(False))
-        reasons = parsed.transform(V.with_submission_errors(RULES)).withColumn(
+        reasons = parsed.transform(deal_submission.with_submission_errors(RULES)).withColumn(
             "reasons", F.when(draft, F.col("draft_errors")).otherwise(F.col("full_errors"))
         )
         return reasons.select("source_file", "line_number", "reasons")
-    check = {
-        "user": lambda: V.user_errors(doc),
-        "advertiser": lambda: V.company_errors(doc["advertiser"], "advertiser", agency=False),
-        "agency": lambda: V.company_errors(doc["agency"], "agency", agency=True),
-        "scoping_request": lambda: V.scoping_errors(doc, RULES),
-    }[kind]
-    return parsed.select("source_file", "line_number", check().alias("reasons"))
+    check = KINDS[kind].errors
+    assert check is not None, kind
+    return parsed.select("source_file", "line_number", check(doc, RULES).alias("reasons"))
 
 
 Failure = tuple[str, str]  # (field, rule) of a reason
@@ -128,7 +119,7 @@ def rule_outcomes(lakehouse: Lakehouse, lines: list[Line]) -> dict[tuple[str, in
     left out: without the lakehouse's state they do not say anything."""
     spark: SparkSession = lakehouse.spark
     frame = spark.createDataFrame(lines, "source_file STRING, line_number BIGINT, payload STRING")
-    envelopes = D.read_envelopes(frame)
+    envelopes = read_envelopes(frame)
     deals, approvals, users = (lakehouse.read(t) for t in ("deals", "deal_approvals", "users"))
     outcome: dict[tuple[str, int], set[Failure]] = {
         (r["source_file"], r["line_number"]): {(reason["field"], reason["rule"]) for reason in r["errors"]}
@@ -355,8 +346,8 @@ def test_the_schemas_follow_the_configured_enumerations_and_limits():
     assert deal["region"]["enum"] == [*config.REGIONS, None]
     assert deal["priority"]["enum"] == [*config.DEAL_PRIORITIES, None]
     assert deal["deal_name"]["maxLength"] == limits.deal_name_max_chars
-    assert {deal[f]["maxLength"] for f in D.FREE_TEXT_FIELDS} == {limits.free_text_max_chars}
-    assert set(deal) == set(D.DEAL_FIELDS)
+    assert {deal[f]["maxLength"] for f in deal_submission.FREE_TEXT_FIELDS} == {limits.free_text_max_chars}
+    assert set(deal) == set(deal_submission.DEAL_FIELDS)
     assert sub["properties"]["tiers"]["maxItems"] == limits.max_tiers
     ambition = sub["$defs"]["growth_ambition"]["anyOf"][0]
     assert ambition["minimum"] == limits.min_growth_ambition
@@ -369,8 +360,10 @@ def test_the_schemas_follow_the_configured_enumerations_and_limits():
     assert user_fields["role"]["enum"] == list(config.ROLES)
     assert user_fields["approval_level"]["enum"] == [*config.APPROVAL_LEVELS, None]
     assert schema("agency")["$defs"]["agency"]["properties"]["type"]["enum"] == [*config.AGENCY_TYPES, None]
-    assert set(schema("scoping_request")["$defs"]["request"]["properties"]) == set(D.SCOPING_FIELDS)
-    assert set(schema("advertiser")["$defs"]["advertiser"]["properties"]) == set(D.COMPANY_FIELDS) - {"type"}
+    assert set(schema("scoping_request")["$defs"]["request"]["properties"]) == set(
+        scoping_request_kind.SCOPING_FIELDS
+    )
+    assert set(schema("advertiser")["$defs"]["advertiser"]["properties"]) == set(COMPANY_FIELDS) - {"type"}
 
 
 def test_the_readme_lists_the_rules_the_schema_cannot_express():

@@ -123,3 +123,33 @@ def test_nothing_below_the_command_line_imports_it():
         if _layer(target) == "cli" and _layer(module) != "cli"
     ]
     assert offenders == []
+
+
+# Actions that make the engine run a query; outside the gateway a module asks the gateway for them
+# (Lakehouse.collect, execute, merge, append), so every run counts every query it pays for.
+ENGINE_ACTIONS = {
+    "collect",
+    "toArrow",
+    "toPandas",
+    "first",
+    "take",
+    "head",
+    "show",
+    "saveAsTable",
+    "toLocalIterator",
+}
+
+
+def test_every_engine_query_goes_through_the_counting_gateway():
+    gateway = "dealdesk.lakehouse.gateway"
+    offenders = []
+    for name, tree in _modules().items():
+        if name == gateway:
+            continue
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                continue
+            action = node.func.attr
+            if action in ENGINE_ACTIONS and not node.args and not node.keywords:
+                offenders.append(f"{name}:{node.lineno} .{action}()")
+    assert offenders == []

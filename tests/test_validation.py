@@ -13,8 +13,9 @@ import pytest
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from dealdesk.checks import documents as D
-from dealdesk.checks import validation as V
+from dealdesk.checks.columns import as_date, derived_contract_term
+from dealdesk.checks.kinds import deal_submission
+from dealdesk.checks.kinds import scoping_request as scoping_request_kind
 from dealdesk.config import BusinessRules
 from dealdesk.lakehouse.gateway import Lakehouse
 from tests.intake_builders import scoping_request, submission, tier, with_tiers
@@ -43,8 +44,8 @@ def submission_errors(spark: SparkSession, doc: dict[str, Any], *, draft: bool =
     return _evaluate(
         spark,
         doc,
-        D.SUBMISSION_SCHEMA,
-        lambda d: V.submission_errors(d, RULES, draft=F.lit(draft)),
+        deal_submission.SCHEMA,
+        lambda d: deal_submission.submission_errors(d, RULES, draft=F.lit(draft)),
     )[0]
 
 
@@ -169,7 +170,11 @@ def test_a_draft_is_checked_for_name_and_enumerations_only(spark: SparkSession):
 def test_reasons_carry_the_offending_value(spark: SparkSession):
     frame = spark.createDataFrame(
         [(json.dumps(submission({"deal.region": "antarctica"})),)], "payload STRING"
-    ).select(V.submission_errors(F.from_json("payload", D.SUBMISSION_SCHEMA), RULES, draft=F.lit(False)))
+    ).select(
+        deal_submission.submission_errors(
+            F.from_json("payload", deal_submission.SCHEMA), RULES, draft=F.lit(False)
+        )
+    )
     (reason,) = frame.first()[0]
     assert reason["value"] == "antarctica"
     assert "northeast" in reason["message"]
@@ -180,9 +185,9 @@ def test_a_contract_term_that_disagrees_with_the_dates_is_a_warning(spark: Spark
     errors, warnings = _evaluate(
         spark,
         doc,
-        D.SUBMISSION_SCHEMA,
-        lambda d: V.submission_errors(d, RULES, draft=F.lit(False)),
-        lambda d: V.submission_warnings(d, RULES),
+        deal_submission.SCHEMA,
+        lambda d: deal_submission.submission_errors(d, RULES, draft=F.lit(False)),
+        lambda d: deal_submission.submission_warnings(d, RULES),
     )
     assert errors == []
     assert warnings == [("deal.contract_term", "derived_from_dates")]
@@ -205,7 +210,9 @@ def test_a_contract_term_that_disagrees_with_the_dates_is_a_warning(spark: Spark
 )
 def test_scoping_rule(spark: SparkSession, overrides: dict, expected: tuple | None):
     doc = scoping_request(**overrides)
-    found, _ = _evaluate(spark, doc, D.SCOPING_SCHEMA, lambda d: V.scoping_errors(d, RULES))
+    found, _ = _evaluate(
+        spark, doc, scoping_request_kind.SCHEMA, lambda d: scoping_request_kind.errors(d, RULES)
+    )
     assert found == [] if expected is None else expected in found, found
 
 
@@ -217,7 +224,7 @@ def test_derived_contract_term(spark: SparkSession):
     terms = [
         r[0]
         for r in frame.select(
-            V.derived_contract_term(V.as_date(F.col("start")), V.as_date(F.col("end")), RULES)
+            derived_contract_term(as_date(F.col("start")), as_date(F.col("end")), RULES)
         ).collect()
     ]
     # 364 / 30.44 = 11.96 -> 12; one day rounds to 0 -> at least 1; 181 / 30.44 = 5.95 -> 6

@@ -51,9 +51,7 @@ DEAL_STATUSES = (
     "lost",
 )
 FINAL_STATUSES = ("signed", "lost")
-APPROVAL_STATUSES = ("pending", "revision_requested", "approved", "rejected")
 APPROVAL_ACTIONS = ("approve", "reject", "request_revision", "comment", "assign")
-ACTION_TYPES = (*APPROVAL_ACTIONS, "initiate")
 DOCUMENT_KINDS = (
     "user",
     "advertiser",
@@ -63,12 +61,19 @@ DOCUMENT_KINDS = (
     "approval_action",
     "status_change",
 )
-# Kinds intake keeps as they came and the decide job applies (they act on existing deals).
-WORKFLOW_KINDS = ("approval_action", "status_change")
 
 # Documents are a few levels deep; the engine's JSON reader misreads lines nested past ~128
 # levels, so deeper lines are rejected at landing with the true reason (and their event_id kept).
 NESTING_LIMIT = 64
+
+# A deal's reference: DEAL-<year>-<number>, the number at least three digits (DEAL-2025-001).
+REFERENCE_PATTERN = r"^DEAL-(\d{4})-(\d{3,})$"
+
+
+def reference_for(year: int, number: int) -> str:
+    """The reference of a year's ``number``-th deal."""
+    return f"DEAL-{year}-{number:03d}"
+
 
 # What the desk can represent, whatever the rules file says (contract: "Limits"). Business
 # times and dates outside these years, or amounts past these bounds, are rejected at intake:

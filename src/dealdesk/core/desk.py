@@ -17,13 +17,21 @@ import json
 import pickle
 import re
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from dealdesk.config import APPROVAL_ACTIONS, DEAL_STATUSES, DEPARTMENTS, BusinessRules
+from dealdesk.config import (
+    APPROVAL_ACTIONS,
+    DEAL_STATUSES,
+    DEPARTMENTS,
+    DOCUMENT_KINDS,
+    REFERENCE_PATTERN,
+    BusinessRules,
+    reference_for,
+)
 from dealdesk.core import ids, routing
 from dealdesk.core.model import (
     TIMER_RANK,
@@ -40,14 +48,11 @@ from dealdesk.core.model import (
 )
 from dealdesk.core.state_machine import (
     IN_REVIEW_STATUSES,
-    MANUAL_CHANGE_FROM,
-    ROUTING_ONLY_STATUSES,
-    actor_kinds,
-    transition_allowed,
+    manual_change_refusals,
 )
 
 APPLIED, REJECTED = "applied", "rejected"
-REFERENCE = re.compile(r"^DEAL-\d{4}-\d{3,}$")
+REFERENCE = re.compile(REFERENCE_PATTERN)
 RESUBMITTABLE = ("revision_requested", "draft")
 CLOSING_ACTIONS = {"approve": "approved", "request_revision": "revision_requested", "reject": "rejected"}
 COMMENT_REQUIRED = ("request_revision", "reject")
@@ -59,6 +64,22 @@ PART_TABLES = ("deal_tiers", "incentive_values")
 
 
 DECISION_FAILED = "decision_failed"
+
+
+# One handler per document kind (config.DOCUMENT_KINDS), registered with ``@handles``: a kind
+# without one fails at import (below the class), not when its first document arrives.
+Handler = Callable[["Desk", Document], "str | None"]
+HANDLERS: dict[str, Handler] = {}
+
+
+def handles(kind: str) -> Callable[[Handler], Handler]:
+    def register(method: Handler) -> Handler:
+        if kind in HANDLERS:
+            raise ImportError(f"two handlers for the document kind {kind!r}")
+        HANDLERS[kind] = method
+        return method
+
+    return register
 
 
 class Rejected(Exception):
@@ -140,13 +161,13 @@ class Desk:
         return self.effects
 
     def _decide(self, document: Document) -> None:
-        handler = getattr(self, f"_{document.kind}")
+        handler = HANDLERS[document.kind]
         try:
             if document.event_id in self.settled:
                 raise Rejected(self.settled[document.event_id])
             if document.errors:
                 raise Rejected(document.errors)
-            reference = handler(document)
+            reference = handler(self, document)
         except Rejected as refused:
             self._reject(document, refused.reasons)
             return
@@ -182,6 +203,7 @@ class Desk:
         )
 
     # -- people and reference data -------------------------------------------------------------
+    @handles("user")
     def _user(self, document: Document) -> None:
         row = document.body["row"]
         email = row["email"]
@@ -208,12 +230,15 @@ class Desk:
         if row["id"] not in rows or rows[row["id"]]["updated_at"] <= row["updated_at"]:
             rows[row["id"]] = row
 
+    @handles("advertiser")
     def _advertiser(self, document: Document) -> None:
         self._company(document, "advertiser")
 
+    @handles("agency")
     def _agency(self, document: Document) -> None:
         self._company(document, "agency")
 
+    @handles("scoping_request")
     def _scoping_request(self, document: Document) -> None:
         row = document.body["row"]
         request = ScopingRequest(id=row["id"], source_event_id=document.event_id, status="pending")
@@ -222,6 +247,7 @@ class Desk:
         self.effects.scoping_new.append(row)
 
     # -- submissions ---------------------------------------------------------------------------
+    @handles("deal_submission")
     def _deal_submission(self, document: Document) -> str:
         body, at = document.body, document.occurred_at
         given = body.get("given_reference")
@@ -350,7 +376,7 @@ class Desk:
         year = at.year
         number = self.state.highest_reference.get(year, 0) + 1
         self.state.highest_reference[year] = number
-        return f"DEAL-{year}-{number:03d}"
+        return reference_for(year, number)
 
     def _deal_row(
         self,
@@ -466,6 +492,7 @@ class Desk:
         return approval
 
     # -- approval actions -------------------------------------------------------------------------
+    @handles("approval_action")
     def _approval_action(self, document: Document) -> str | None:
         body, at = document.body, document.occurred_at
         reference = body.get("reference_number")
@@ -605,6 +632,7 @@ class Desk:
         )
 
     # -- status changes -------------------------------------------------------------------------------
+    @handles("status_change")
     def _status_change(self, document: Document) -> str | None:
         body = document.body
         reference, new = body.get("reference_number"), body.get("new_status")
@@ -617,19 +645,23 @@ class Desk:
         errors += self._person_checks(body, "performed_by", performer)
         if deal is not None and new in DEAL_STATUSES:
             move = f"from {deal.status} to {new}"
-            if not transition_allowed(deal.status, new):
+            broken = manual_change_refusals(
+                performer.role if performer else None,
+                performer.department if performer else None,
+                deal.status,
+                new,
+            )
+            if "transition_not_allowed" in broken:
                 errors.append(reason("new_status", "transition_not_allowed",
                                      f"the status machine does not allow a move {move}", new))  # fmt: skip
             else:
-                kinds = actor_kinds(performer.role, performer.department) if performer else ()
-                if performer is not None and not any(deal.status in MANUAL_CHANGE_FROM[k] for k in kinds):
+                if performer is not None and "role_not_allowed" in broken:
                     errors.append(
                         reason("performed_by", "role_not_allowed",
-                               f"a {performer.role if performer else 'user'} of "
-                               f"{(performer.department if performer else None) or 'no department'} "
+                               f"a {performer.role} of {performer.department or 'no department'} "
                                f"may not move a deal {move}", body.get("performed_by"))
                     )  # fmt: skip
-                if new in ROUTING_ONLY_STATUSES:
+                if "routing_only" in broken:
                     errors.append(reason("new_status", "routing_only",
                                          "deals enter review only through routing: submit or resubmit the deal",
                                          new))  # fmt: skip
@@ -849,6 +881,13 @@ class Desk:
         effects.users = list(self.user_rows.values())
         effects.advertisers = list(self.company_rows["advertiser"].values())
         effects.agencies = list(self.company_rows["agency"].values())
+
+
+_UNHANDLED = [kind for kind in DOCUMENT_KINDS if kind not in HANDLERS]
+if _UNHANDLED or len(HANDLERS) != len(DOCUMENT_KINDS):
+    raise ImportError(
+        f"document kinds without a handler in the core: {_UNHANDLED or sorted(set(HANDLERS) - set(DOCUMENT_KINDS))}"
+    )
 
 
 class Cause(NamedTuple):

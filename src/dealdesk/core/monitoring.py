@@ -78,10 +78,3 @@ def flow_intelligence(
     return deals.join(overdue, "id", "left").select(
         F.col("id"), flag.alias("flow_intelligence"), F.col("flow_intelligence").alias("_previous")
     )
-
-
-def flow_updates(flags: DataFrame, as_of: datetime) -> DataFrame:
-    """Only the deals whose flag changes (an unchanged row is not rewritten)."""
-    return flags.filter(~F.col("flow_intelligence").eqNullSafe(F.col("_previous"))).select(
-        F.col("id"), F.col("flow_intelligence"), F.lit(as_of).alias("updated_at")
-    )

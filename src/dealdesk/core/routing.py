@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
-from dealdesk.config import APPROVAL_LEVELS, APPROVAL_PRIORITIES, BusinessRules, SlaHours
+from dealdesk.config import APPROVAL_LEVELS, APPROVAL_PRIORITIES, DEPARTMENTS, BusinessRules, SlaHours
 from dealdesk.core.model import Department, User
 
 STAGE_DEPARTMENT_REVIEW = 1
@@ -38,6 +38,20 @@ def escalated_priority(current: str, deal_priority: str | None) -> str:
     routed = APPROVAL_PRIORITIES.index(approval_priority(deal_priority))
     now = APPROVAL_PRIORITIES.index(current) if current in APPROVAL_PRIORITIES else 0
     return APPROVAL_PRIORITIES[min(max(now, routed + 1), len(APPROVAL_PRIORITIES) - 1)]
+
+
+def seeded_departments(rules: BusinessRules) -> dict[str, Department]:
+    """The departments as the DDL seeds them from the rules (every department active, nobody by
+    default, the incentive categories each reviews): routing before any change to the table."""
+    reviews: dict[str, list[str]] = {name: [] for name in DEPARTMENTS}
+    for category, department in rules.category_departments.items():
+        reviews.setdefault(department, []).append(category)
+    return {
+        name: Department(
+            name=name, is_active=True, default_assignee_email=None, incentive_types=tuple(sorted(types))
+        )
+        for name, types in reviews.items()
+    }
 
 
 def stage1_departments(

@@ -9,8 +9,6 @@ from dealdesk.config import DEAL_STATUSES, FINAL_STATUSES, STATUS_TRANSITIONS
 
 # Statuses in which approvals are being decided: decisions are accepted only then.
 IN_REVIEW_STATUSES = ("under_review", "negotiating")
-# Routing picks these up (with no approvals for the current round yet).
-ROUTABLE_STATUSES = ("submitted", "revision_requested")
 LEGAL_DEPARTMENT = "legal"
 
 # Statuses a manual change (status_change event) may start from, per kind of person.
@@ -44,12 +42,19 @@ def actor_kinds(role: str | None, department: str | None) -> tuple[str, ...]:
     return tuple(kinds)
 
 
-def manual_change_refusal(role: str | None, department: str | None, current: str, new: str) -> str | None:
-    """The rule a manual change breaks, or None when it is allowed."""
+def manual_change_refusals(role: str | None, department: str | None, current: str, new: str) -> list[str]:
+    """Every rule a manual change from ``current`` to ``new`` breaks (empty: allowed). A move the
+    machine does not allow breaks that rule alone."""
     if not transition_allowed(current, new):
-        return "transition_not_allowed"
+        return ["transition_not_allowed"]
+    broken = []
     if not any(current in MANUAL_CHANGE_FROM[kind] for kind in actor_kinds(role, department)):
-        return "role_not_allowed"
+        broken.append("role_not_allowed")
     if new in ROUTING_ONLY_STATUSES:
-        return "routing_only"
-    return None
+        broken.append("routing_only")
+    return broken
+
+
+def manual_change_refusal(role: str | None, department: str | None, current: str, new: str) -> str | None:
+    """The first rule a manual change breaks, or None when it is allowed."""
+    return next(iter(manual_change_refusals(role, department, current, new)), None)

@@ -123,12 +123,12 @@ class Lakehouse:
 
     def table_names(self) -> list[str]:
         """The schema's tables (views left out)."""
-        rows = self.sql(f"SHOW TABLES IN {self.schema_name}").collect()
+        rows = self.execute(f"SHOW TABLES IN {self.schema_name}")
         views = set(self.view_names())
         return sorted(r["tableName"] for r in rows if not r["isTemporary"] and r["tableName"] not in views)
 
     def view_names(self) -> list[str]:
-        rows = [r.asDict() for r in self.sql(f"SHOW VIEWS IN {self.schema_name}").collect()]
+        rows = [r.asDict() for r in self.execute(f"SHOW VIEWS IN {self.schema_name}")]
         # Spark names the column viewName; the local engine, tableName
         return sorted(r.get("viewName") or r["tableName"] for r in rows if not r["isTemporary"])
 
@@ -137,7 +137,7 @@ class Lakehouse:
 
     def table_properties(self, table: str) -> str:
         """The 'Table Properties' line of DESCRIBE TABLE EXTENDED (same shape on both engines)."""
-        rows = self.sql(f"DESCRIBE TABLE EXTENDED {self.table_name(table)}").collect()
+        rows = self.execute(f"DESCRIBE TABLE EXTENDED {self.table_name(table)}")
         return next((row["data_type"] for row in rows if row["col_name"] == "Table Properties"), "")
 
     def use_schema(self) -> None:

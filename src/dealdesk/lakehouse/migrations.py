@@ -107,10 +107,10 @@ class MigrationRunner:
 
     def _bootstrap(self) -> None:
         for statement in self.migrations[0].statements:
-            self.lakehouse.sql(render(statement, self.lakehouse))
+            self.lakehouse.execute(render(statement, self.lakehouse))
 
     def applied_checksums(self) -> dict[int, tuple[str, str]]:
-        rows = self.lakehouse.read(LEDGER).select("version", "name", "checksum").collect()
+        rows = self.lakehouse.collect(self.lakehouse.read(LEDGER).select("version", "name", "checksum"))
         return {row["version"]: (row["name"], row["checksum"]) for row in rows}
 
     def _verify_unchanged(self, applied: dict[int, tuple[str, str]]) -> None:
@@ -153,9 +153,9 @@ class MigrationRunner:
         # columns' comments and the table's properties; attached without columns it shows neither
         if self.lakehouse.target.engine != "local" and (Path(location) / "_delta_log").is_dir():
             name = self.lakehouse.table_name(table)
-            self.lakehouse.sql(f"CREATE TABLE IF NOT EXISTS {name} USING DELTA LOCATION '{location}'")
+            self.lakehouse.execute(f"CREATE TABLE IF NOT EXISTS {name} USING DELTA LOCATION '{location}'")
         else:
-            self.lakehouse.sql(render(statement, self.lakehouse))
+            self.lakehouse.execute(render(statement, self.lakehouse))
 
     def pending(self) -> list[Migration]:
         applied = self.attach()
@@ -189,16 +189,16 @@ class MigrationRunner:
         reads the current log."""
         for migration in self.migrations[1:]:
             for table in migration.table_names:
-                self.lakehouse.sql(f"DROP TABLE IF EXISTS {self.lakehouse.table_name(table)}").collect()
+                self.lakehouse.execute(f"DROP TABLE IF EXISTS {self.lakehouse.table_name(table)}")
         self.attach()
 
     def create_views(self) -> None:
         """(Re-)create every reporting view in file order; on Databricks grant them to the analysts."""
         for view in self.views:
             try:
-                self.lakehouse.sql(render(view.statement, self.lakehouse)).collect()
+                self.lakehouse.execute(render(view.statement, self.lakehouse))
                 if self.analysts_group and not self.lakehouse.target.is_local:
-                    self.lakehouse.sql(grant_select(self.lakehouse, view.name, self.analysts_group)).collect()
+                    self.lakehouse.execute(grant_select(self.lakehouse, view.name, self.analysts_group))
             except Exception as exc:
                 first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                 raise MigrationError(f"views/{view.file_name}: {first_line}") from exc
@@ -210,7 +210,7 @@ class MigrationRunner:
             raise MigrationError(f"{migration.name} needs DDL parameters {', '.join(missing)}: pass {flags}")
         for number, statement in enumerate(migration.statements, start=1):
             try:
-                self.lakehouse.sql(render(statement, self.lakehouse, parameters=self.parameters)).collect()
+                self.lakehouse.execute(render(statement, self.lakehouse, parameters=self.parameters))
             except Exception as exc:
                 if ADD_CHECK.match(statement) and "already exists" in str(exc):
                     continue  # re-run after a partial failure: the constraint is already in the Delta log

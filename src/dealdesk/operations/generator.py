@@ -28,7 +28,9 @@ from dealdesk.config import (
     INCENTIVE_CATEGORIES,
     REGIONS,
     BusinessRules,
+    reference_for,
 )
+from dealdesk.core import routing
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,7 @@ class Generator:
         self.random = random.Random(seed)
         self.mix = mix or Mix()
         self.rules = rules or BusinessRules()
+        self.seeded = routing.seeded_departments(self.rules)
         self.people = _People()
         self.advertisers: list[str] = []
         self.agencies: list[str] = []
@@ -86,7 +89,7 @@ class Generator:
         docs, mix, departments = (
             [],
             self.mix,
-            sorted(set(self.rules.category_departments.values()) | {"trading", "legal"}),
+            sorted(self.seeded),
         )
         per_department = max(2, mix.users // 25)
         per_level = max(2, mix.users // 50)
@@ -97,11 +100,14 @@ class Generator:
             for i in range(per_department)
         ]
         plan += [
-            ("approver", "trading", lvl, f"{lvl}.approver{i}")
+            ("approver", self.rules.business_approval_department, lvl, f"{lvl}.approver{i}")
             for lvl in APPROVAL_LEVELS
             for i in range(per_level)
         ]
-        plan += [("seller", "trading", None, f"seller{i}") for i in range(max(1, mix.users - len(plan)))]
+        plan += [
+            ("seller", self.rules.business_approval_department, None, f"seller{i}")
+            for i in range(max(1, mix.users - len(plan)))
+        ]
         for role, department, level, name in plan:
             email = f"{name}@example.com"
             if role == "admin":
@@ -169,13 +175,10 @@ class Generator:
                              status=status, scoping_request_id=None, deal=deal, tiers=tiers)  # fmt: skip
 
     def departments(self, doc: dict[str, Any]) -> list[str]:
-        found = set(self.rules.always_reviewing_departments)
-        for tier in doc["tiers"]:
-            for incentive in tier["incentives"]:
-                found.add(self.rules.category_departments.get(incentive["category"], "finance"))
-        if doc["deal"]["deal_type"] == "custom":
-            found.add(self.rules.custom_deal_department)
-        return sorted(found)
+        """The stage-1 departments the desk will route this submission to (the core's routing,
+        over the departments as seeded)."""
+        categories = [i["category"] for tier in doc["tiers"] for i in tier["incentives"]]
+        return routing.stage1_departments(doc["deal"]["deal_type"], categories, self.seeded, self.rules)
 
     def level(self, doc: dict[str, Any]) -> str | None:
         return self.rules.ladder.level_for(sum(t["annual_revenue"] for t in doc["tiers"]))
@@ -217,7 +220,18 @@ class Generator:
             eligible = APPROVAL_LEVELS[APPROVAL_LEVELS.index(level) :]
             approver = rnd.choice(self.people.approvers[rnd.choice(eligible)])
             events.append(
-                _Event(at, self.action(at, reference, 2, "trading", "approve", approver, "Approved"))
+                _Event(
+                    at,
+                    self.action(
+                        at,
+                        reference,
+                        2,
+                        self.rules.business_approval_department,
+                        "approve",
+                        approver,
+                        "Approved",
+                    ),
+                )
             )
         return events, at
 
@@ -302,7 +316,7 @@ class Generator:
         for created, fate in sorted(creations, key=lambda c: (c[0].doc["occurred_at"], c[0].doc["event_id"])):
             year = created.at.year
             numbers[year] = numbers.get(year, 0) + 1
-            reference = f"DEAL-{year}-{numbers[year]:03d}"
+            reference = reference_for(year, numbers[year])
             events.append(created)
             events += self.life(created, reference, fate)
         share = self.mix.invalid if invalid is None else invalid

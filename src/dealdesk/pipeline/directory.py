@@ -129,7 +129,7 @@ def user_documents(directory: dict[str, dict], current: dict[str, dict], occurre
 
 def _current_users(lakehouse: Lakehouse) -> dict[str, dict]:
     columns = ("email", "username", *MAPPED_FIELDS, "external_id")
-    return {r["email"]: r.asDict() for r in lakehouse.read("users").select(*columns).collect()}
+    return {r["email"]: r for r in lakehouse.collect(lakehouse.read("users").select(*columns))}
 
 
 def sync_users(

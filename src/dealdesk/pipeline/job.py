@@ -29,7 +29,7 @@ from typing import Any
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from dealdesk.checks import documents as D
+from dealdesk.checks.envelope import RAW_COLUMNS, read_envelopes
 from dealdesk.config import DOCUMENT_KINDS, BusinessRules
 from dealdesk.core import monitoring
 from dealdesk.core.desk import DECISION_FAILED, decide
@@ -120,8 +120,8 @@ def _parse(lakehouse: Lakehouse, lines: DataFrame, rules: BusinessRules) -> list
 
 def _land(lakehouse: Lakehouse, lines: DataFrame, run: JobRun, received_at: datetime) -> None:
     """Every line as it came, readable or not (insert-only: a re-run finds its rows there)."""
-    raw = D.read_envelopes(lines).select(
-        *D.RAW_COLUMNS[:-2], F.lit(received_at).alias("received_at"), F.lit(run.run_id).alias("run_id")
+    raw = read_envelopes(lines).select(
+        *RAW_COLUMNS[:-2], F.lit(received_at).alias("received_at"), F.lit(run.run_id).alias("run_id")
     )
     lakehouse.merge(raw, "raw_documents", RAW_KEY)
 

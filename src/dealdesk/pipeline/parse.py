@@ -12,12 +12,11 @@ import json
 import logging
 from typing import Any
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from dealdesk.checks import documents as D
-from dealdesk.checks import fields
-from dealdesk.checks import validation as V
+from dealdesk.checks.envelope import read_envelopes
+from dealdesk.checks.kinds import KINDS
 from dealdesk.checks.reasons import concat_reasons, empty_reasons
 from dealdesk.config import BusinessRules
 from dealdesk.core.desk import decision_failure, one_line
@@ -28,62 +27,61 @@ log = logging.getLogger(__name__)
 ENVELOPE_COLUMNS = ("event_id", "kind", "source_file", "line_number", "occurred_at", "payload")
 
 
-def _of(kind: str, schema: str) -> Column:
-    return F.when(F.col("kind") == kind, F.from_json(F.col("payload"), schema))
+def _body(name: str) -> str:
+    return f"body_{name}"
 
 
 def parse_documents(lines: DataFrame, rules: BusinessRules) -> tuple[DataFrame, DataFrame]:
     """Lines (source_file, line_number, payload[, encoding_error]) -> two frames, one row per line,
     with the envelope, ``errors``, ``warnings`` and ``envelope_error_count``:
 
-    - the readable submissions, with ``draft_errors``, ``full_errors`` and their warnings
-      (which errors apply depends on the deal: the core picks);
-    - every other line.
+    - the readable documents of the kinds whose errors the core picks among (deal submissions:
+      ``draft_errors`` and ``full_errors``), each such kind checked in its own projection;
+    - every other line, each kind's checks applied to its own rows.
 
-    Two projections, each planned on its own: the local engine plans one very large
-    expression far more slowly than a few smaller ones."""
-    docs = D.read_envelopes(lines).withColumnsRenamed(
+    Separate projections because the local engine plans one very large expression far more
+    slowly than a few smaller ones."""
+    docs = read_envelopes(lines).withColumnsRenamed(
         {"errors": "envelope_errors", "warnings": "envelope_warnings"}
     )
     kind = F.col("kind")
     readable = F.size("envelope_errors") == 0
-    submissions = (
-        docs.filter(readable & (kind == "deal_submission"))
-        .withColumn("sub", F.from_json(F.col("payload"), D.SUBMISSION_SCHEMA))
-        .transform(V.with_submission_errors(rules, "sub"))
-        .select(
-            *ENVELOPE_COLUMNS,
-            F.col("envelope_errors").alias("errors"),
-            concat_reasons(F.col("envelope_warnings"), V.submission_warnings(F.col("sub"), rules)).alias(
-                "warnings"
-            ),
-            F.lit(0).alias("envelope_error_count"),
-            "draft_errors",
-            "full_errors",
+    picked = [k for k in KINDS.values() if k.error_sets]
+    set_columns = sorted({c for k in picked for c in k.error_set_columns})
+    picked_frames = []
+    for k in picked:
+        body = F.col(_body(k.name))
+        warnings = k.warnings(body, rules) if k.warnings else empty_reasons()
+        picked_frames.append(
+            docs.filter(readable & (kind == k.name))
+            .withColumn(_body(k.name), F.from_json(F.col("payload"), k.schema))
+            .transform(k.error_sets(rules, _body(k.name)))
+            .select(
+                *ENVELOPE_COLUMNS,
+                F.col("envelope_errors").alias("errors"),
+                concat_reasons(F.col("envelope_warnings"), warnings).alias("warnings"),
+                F.lit(0).alias("envelope_error_count"),
+                *[(F.col(c) if c in k.error_set_columns else empty_reasons()).alias(c) for c in set_columns],
+            )
         )
+    checked = [k for k in KINDS.values() if not k.error_sets and k.schema]
+    others = docs.filter(~readable | ~kind.isin(*[k.name for k in picked])).withColumns(
+        {_body(k.name): F.when(kind == k.name, F.from_json(F.col("payload"), k.schema)) for k in checked}
     )
-    others = docs.filter(~readable | (kind != "deal_submission")).withColumns(
-        {
-            "scoping": _of("scoping_request", D.SCOPING_SCHEMA),
-            "usr": _of("user", D.USER_SCHEMA),
-            "adv": _of("advertiser", D.ADVERTISER_SCHEMA),
-            "agy": _of("agency", D.AGENCY_SCHEMA),
-        }
-    )
-    content_errors = (
-        F.when(kind == "scoping_request", V.scoping_errors(F.col("scoping"), rules))
-        .when(kind == "user", V.user_errors(F.col("usr")))
-        .when(kind == "advertiser", V.company_errors(F.col("adv.advertiser"), "advertiser", agency=False))
-        .when(kind == "agency", V.company_errors(F.col("agy.agency"), "agency", agency=True))
-        .otherwise(empty_reasons())
-    )
-    content_warnings = F.when(kind == "user", V.user_warnings(F.col("usr"))).otherwise(empty_reasons())
+    content_errors, content_warnings = empty_reasons(), empty_reasons()
+    for k in reversed(checked):
+        body = F.col(_body(k.name))
+        if k.errors:
+            content_errors = F.when(kind == k.name, k.errors(body, rules)).otherwise(content_errors)
+        if k.warnings:
+            content_warnings = F.when(kind == k.name, k.warnings(body, rules)).otherwise(content_warnings)
     others = others.select(
         *ENVELOPE_COLUMNS,
         concat_reasons(F.col("envelope_errors"), F.when(readable, content_errors)).alias("errors"),
         concat_reasons(F.col("envelope_warnings"), content_warnings).alias("warnings"),
         F.size("envelope_errors").alias("envelope_error_count"),
     )
+    (submissions,) = picked_frames  # the engine runs the two frames as two queries side by side
     return submissions, others
 
 
@@ -119,21 +117,7 @@ def _read_document(row: dict[str, Any], rules: BusinessRules) -> Document:
     except (ValueError, RecursionError):
         doc = {}
     doc = doc if isinstance(doc, dict) else {}
-    if kind == "deal_submission":
-        body = fields.submission_body(doc, rules)
-        body["draft_errors"] = list(row.get("draft_errors") or [])
-        body["full_errors"] = list(row.get("full_errors") or [])
-        body["submission_warnings"] = []
-    elif kind == "user":
-        body = {"row": fields.user_row(doc, event_id, at)}
-    elif kind in ("advertiser", "agency"):
-        body = {"row": fields.company_row(doc, kind, event_id, at)}
-    elif kind == "scoping_request":
-        body = {"row": fields.scoping_row(doc, event_id, at, json.dumps(warnings), rules)}
-    elif kind == "approval_action":
-        body = fields.action_body(doc)
-    else:
-        body = fields.change_body(doc)
+    body = KINDS[kind].read_body(doc, row, rules)
     return Document(
         event_id=event_id,
         kind=kind,

@@ -100,14 +100,6 @@ def load_submissions(path: Path) -> Submissions:
     return Submissions(documents, bad, others)
 
 
-def load_submission(path: Path) -> dict[str, Any]:
-    """The first deal_submission document of a file (one JSON object, or JSON Lines)."""
-    found = load_submissions(path)
-    if not found.documents:
-        raise DealDeskError(f"{path} holds no deal_submission document")
-    return found.documents[0][1]
-
-
 def _number(value: Any, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise DealDeskError(f"{what} must be a number, got {value!r}")

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from dealdesk.config import BusinessRules
+from dealdesk.config import REFERENCE_PATTERN, BusinessRules
 from dealdesk.core import monitoring
 from dealdesk.core.model import (
     APPROVAL_COLUMNS,
@@ -43,7 +43,6 @@ DEAL_STATE_COLUMNS = (
     "flow_intelligence",
     "deal_type",
 )
-REFERENCE_PARTS = r"^DEAL-(\d{4})-(\d+)$"
 
 
 def _strings(lakehouse: Lakehouse, name: str, values: set[str]) -> DataFrame:
@@ -229,8 +228,8 @@ def _read_for_submissions(lakehouse: Lakehouse, snapshot: Snapshot, submissions:
     years = (
         read("deals")
         .select(
-            F.regexp_extract("reference_number", REFERENCE_PARTS, 1).cast("int").alias("year"),
-            F.regexp_extract("reference_number", REFERENCE_PARTS, 2).cast("long").alias("n"),
+            F.regexp_extract("reference_number", REFERENCE_PATTERN, 1).cast("int").alias("year"),
+            F.regexp_extract("reference_number", REFERENCE_PATTERN, 2).cast("long").alias("n"),
         )
         .groupBy("year")
         .agg(F.max("n").alias("n"))

@@ -20,7 +20,6 @@ from dealdesk.lakehouse.gateway import DELETE_FLAG, Lakehouse
 # Columns an update never changes.
 KEPT_ON_UPDATE = {"id", "created_at", "reference_number"}
 DEAL_STATE = ["status", "last_status_change", "revision_reason", "updated_at"]
-LEDGER_KEPT = ("event_id", "kind", "reference_number", "occurred_at")
 
 
 def _insert(lakehouse: Lakehouse, table: str, rows: list[dict[str, Any]], key: str = "id") -> int:

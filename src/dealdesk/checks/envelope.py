@@ -1,7 +1,7 @@
-"""Reading documents: the envelope and the typed fields of each kind, as pure transforms.
+"""The envelope every document shares (event_id, kind, occurred_at), checked as Columns.
 
-Every leaf is parsed as text (``from_json`` against STRING fields) and cast
-with ``try_cast``, so a wrong type is a validation failure, never a crash.
+Every leaf is parsed as text (``from_json`` against STRING fields) and cast with
+``try_cast``, so a wrong type is a validation failure, never a crash.
 """
 
 from __future__ import annotations
@@ -24,70 +24,6 @@ RAW_COLUMNS = (
 )
 
 ENVELOPE_SCHEMA = "event_id STRING, kind STRING, occurred_at STRING"
-INCENTIVE = "STRUCT<category: STRING, sub_category: STRING, option: STRING, value: STRING, notes: STRING>"
-TIER = f"STRUCT<tier_number: STRING, annual_revenue: STRING, annual_gross_margin: STRING, incentives: ARRAY<{INCENTIVE}>>"
-DEAL_FIELDS = (
-    "deal_name",
-    "deal_type",
-    "sales_channel",
-    "deal_structure",
-    "region",
-    "advertiser_name",
-    "agency_name",
-    "business_summary",
-    "growth_opportunity_miq",
-    "growth_opportunity_client",
-    "client_asks",
-    "growth_ambition",
-    "term_start_date",
-    "term_end_date",
-    "contract_term",
-    "previous_year_revenue",
-    "previous_year_margin",
-    "priority",
-)
-FREE_TEXT_FIELDS = ("business_summary", "growth_opportunity_miq", "growth_opportunity_client", "client_asks")
-SUBMISSION_SCHEMA = (
-    "submitted_by STRING, reference_number STRING, status STRING, scoping_request_id STRING, "
-    "revision_reason STRING, deal STRUCT<" + ", ".join(f"{f}: STRING" for f in DEAL_FIELDS) + f">, "
-    f"tiers ARRAY<{TIER}>"
-)
-SCOPING_FIELDS = (
-    "request_title",
-    "description",
-    "sales_channel",
-    "advertiser_name",
-    "agency_name",
-    "region",
-    "deal_type",
-    "deal_structure",
-    "term_start_date",
-    "term_end_date",
-    "growth_opportunity_miq",
-    "growth_opportunity_client",
-    "client_asks",
-    "growth_ambition",
-    "contract_term",
-)
-SCOPING_SCHEMA = (
-    "submitted_by STRING, request STRUCT<" + ", ".join(f"{f}: STRING" for f in SCOPING_FIELDS) + ">"
-)
-USER_SCHEMA = (
-    "user STRUCT<email: STRING, username: STRING, first_name: STRING, last_name: STRING, role: STRING, "
-    "department: STRING, approval_level: STRING, is_active: STRING, external_id: STRING>"
-)
-COMPANY_FIELDS = (
-    "name",
-    "region",
-    "type",
-    "previous_year_revenue",
-    "previous_year_margin",
-    "previous_year_profit",
-    "previous_year_incentive_cost",
-    "previous_year_client_value",
-)
-ADVERTISER_SCHEMA = "advertiser STRUCT<" + ", ".join(f"{f}: STRING" for f in COMPANY_FIELDS) + ">"
-AGENCY_SCHEMA = "agency STRUCT<" + ", ".join(f"{f}: STRING" for f in COMPANY_FIELDS) + ">"
 
 EARLIEST_TIME = f"{EARLIEST_BUSINESS_YEAR}-01-01T00:00:00Z"
 LATEST_TIME = f"{LATEST_BUSINESS_YEAR}-12-31T23:59:59Z"

@@ -1,194 +1,94 @@
-"""Validation rules of each document kind, as Columns (business rules, sections 1, 7 and 9).
+"""A deal submission: a new deal, a draft, or a resubmission (business rules, section 1).
 
-Each helper returns a failure struct or null; ``*_errors``/``*_warnings``
-gather them into arrays. Field names in reasons are the document's own paths
-(``deal.region``, ``tiers[2].annual_gross_margin``) so a sender can find them.
+Which errors apply depends on the deal (a draft is checked as a draft, a submission in full):
+both sets are computed here and the core picks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from dealdesk.checks.documents import FREE_TEXT_FIELDS
+from dealdesk.checks.columns import (
+    REFERENCE,
+    as_date,
+    as_number,
+    blank,
+    calendar_date,
+    category_of,
+    derived_contract_term,
+    email,
+    end_after_start,
+    length_between,
+    max_length,
+    number,
+    one_of,
+    required,
+    too_large,
+)
+from dealdesk.checks.kind import DocumentKind
 from dealdesk.checks.reasons import concat_reasons, failure, gather
+from dealdesk.checks.values import as_date as date_of
+from dealdesk.checks.values import (
+    category,
+    company_name,
+    contract_term,
+    enum,
+    items,
+    money,
+    obj,
+    raw_text,
+    text,
+    whole_number,
+)
+from dealdesk.checks.values import number as number_of
 from dealdesk.config import (
     AGENCY_CHANNELS,
-    AGENCY_TYPES,
-    APPROVAL_LEVELS,
     DEAL_PRIORITIES,
     DEAL_STRUCTURES,
     DEAL_TYPES,
-    DEPARTMENTS,
-    EARLIEST_BUSINESS_YEAR,
     INCENTIVE_CATEGORIES,
-    INCENTIVE_CATEGORY_ALIASES,
-    LATEST_BUSINESS_YEAR,
-    MAX_AMOUNT,
     MAX_CONTRACT_TERM_MONTHS,
     REGIONS,
-    ROLES,
     SALES_CHANNELS,
     BusinessRules,
 )
+from dealdesk.core import ids
 
-EMAIL = r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$"
-ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
-REFERENCE = r"^DEAL-\d{4}-\d{3,}$"
-
-
-# -- typed readings of text fields ------------------------------------------------
-def blank(text: Column) -> Column:
-    return text.isNull() | (F.trim(text) == "")
-
-
-def as_number(text: Column) -> Column:
-    return F.trim(text).try_cast("double")
-
-
-def as_date(text: Column) -> Column:
-    """A real calendar date in YYYY-MM-DD form, else null (2025-02-30 is null)."""
-    return F.when(F.trim(text).rlike(ISO_DATE), F.trim(text).try_cast("date"))
-
-
-def representable(value: Column) -> Column:
-    """A number the desk can store and add up: finite, and at most MAX_AMOUNT either way."""
-    return ~F.isnan(value) & (F.abs(value) <= F.lit(MAX_AMOUNT))
-
-
-def too_large(text: Column, field: str | Column, label: str | None = None) -> Column:
-    """The failure of a given number past what the desk can represent (Infinity, NaN, 1e400);
-    ``label`` names the field in the message when ``field`` is a computed path."""
-    value = as_number(text)
-    return failure(
-        ~blank(text) & value.isNotNull() & ~representable(value),
-        field,
-        "max_amount",
-        f"{label or field} must be a finite number from -{MAX_AMOUNT:,.0f} to {MAX_AMOUNT:,.0f}",
-        text,
-    )
+INCENTIVE = "STRUCT<category: STRING, sub_category: STRING, option: STRING, value: STRING, notes: STRING>"
+TIER = f"STRUCT<tier_number: STRING, annual_revenue: STRING, annual_gross_margin: STRING, incentives: ARRAY<{INCENTIVE}>>"
+DEAL_FIELDS = (
+    "deal_name",
+    "deal_type",
+    "sales_channel",
+    "deal_structure",
+    "region",
+    "advertiser_name",
+    "agency_name",
+    "business_summary",
+    "growth_opportunity_miq",
+    "growth_opportunity_client",
+    "client_asks",
+    "growth_ambition",
+    "term_start_date",
+    "term_end_date",
+    "contract_term",
+    "previous_year_revenue",
+    "previous_year_margin",
+    "priority",
+)
+FREE_TEXT_FIELDS = ("business_summary", "growth_opportunity_miq", "growth_opportunity_client", "client_asks")
+SCHEMA = (
+    "submitted_by STRING, reference_number STRING, status STRING, scoping_request_id STRING, "
+    "revision_reason STRING, deal STRUCT<" + ", ".join(f"{f}: STRING" for f in DEAL_FIELDS) + f">, "
+    f"tiers ARRAY<{TIER}>"
+)
 
 
-def as_bool(text: Column) -> Column:
-    return F.lower(F.trim(text)).try_cast("boolean")
-
-
-def category_of(text: Column) -> Column:
-    """Incentive category with the app's aliases resolved (marketing-ld means marketing)."""
-    normalised = F.lower(F.trim(text))
-    for alias, category in INCENTIVE_CATEGORY_ALIASES.items():
-        normalised = F.when(normalised == alias, F.lit(category)).otherwise(normalised)
-    return normalised
-
-
-def derived_contract_term(start: Column, end: Column, rules: BusinessRules) -> Column:
-    months = F.round(F.datediff(end, start) / F.lit(rules.validation.days_per_month)).cast("int")
-    return F.greatest(months, F.lit(1))
-
-
-# -- rule helpers -----------------------------------------------------------------
-def required(text: Column, field: str) -> Column:
-    return failure(blank(text), field, "required", f"{field} is required", text)
-
-
-def one_of(text: Column, field: str, allowed: Sequence[str], *, optional: bool = False) -> Column:
-    value = F.lower(F.trim(text))
-    message = f"{field} must be one of {', '.join(allowed)}"
-    if optional:
-        return failure(~blank(text) & ~value.isin(*allowed), field, "one_of", message, text)
-    return failure(blank(text) | ~value.isin(*allowed), field, "one_of", message, text)
-
-
-def length_between(text: Column, field: str, low: int, high: int) -> Column:
-    size = F.char_length(F.trim(text))
-    return failure(
-        text.isNotNull() & ((size < low) | (size > high)),
-        field,
-        "length",
-        f"{field} must be {low} to {high:,} characters after trimming",
-        F.concat(F.lit("length "), size.cast("string")),
-    )
-
-
-def max_length(text: Column, field: str, high: int) -> Column:
-    return failure(
-        F.char_length(text) > high,
-        field,
-        "max_length",
-        f"{field} must be at most {high:,} characters",
-        F.concat(F.lit("length "), F.char_length(text).cast("string")),
-    )
-
-
-def number(text: Column, field: str, *, minimum: float | None = None, maximum: float | None = None,
-           optional: bool = True, label: str | None = None) -> Column:  # fmt: skip
-    value = as_number(text)
-    bounds = []
-    if minimum is not None:
-        bounds.append(value < minimum)
-    if maximum is not None:
-        bounds.append(value > maximum)
-    out_of_range = bounds[0] if len(bounds) == 1 else (bounds[0] | bounds[1]) if bounds else F.lit(False)
-    rule = label or ("between" if minimum is not None and maximum is not None else "minimum")
-    if minimum is not None and maximum is not None:
-        message = f"{field} must be a number from {minimum:g} to {maximum:g}"
-    elif minimum is not None:
-        message = (
-            f"{field} must be a number of at least {minimum:,.0f}"
-            if minimum >= 1000
-            else f"{field} must be a number >= {minimum:g}"
-        )
-    else:
-        message = f"{field} must be a number"
-    bad = ~blank(text) & (value.isNull() | out_of_range)
-    not_a_number = failure(~blank(text) & value.isNull(), field, "number", f"{field} must be a number", text)
-    checked = F.coalesce(not_a_number, too_large(text, field), failure(bad, field, rule, message, text))
-    if optional:
-        return checked
-    return F.coalesce(failure(blank(text), field, "required", f"{field} is required"), checked)
-
-
-def email(text: Column, field: str) -> Column:
-    return failure(
-        blank(text) | ~F.trim(text).rlike(EMAIL),
-        field,
-        "email",
-        f"{field} must be a valid e-mail address",
-        text,
-    )
-
-
-def calendar_date(text: Column, field: str, *, optional: bool = False) -> Column:
-    bad = ~blank(text) & as_date(text).isNull()
-    if not optional:
-        bad = bad | blank(text)
-    outside = ~F.year(as_date(text)).between(EARLIEST_BUSINESS_YEAR, LATEST_BUSINESS_YEAR)
-    return F.coalesce(
-        failure(bad, field, "date", f"{field} must be a real calendar date in YYYY-MM-DD form", text),
-        failure(
-            outside,
-            field,
-            "date_range",
-            f"{field} must be from {EARLIEST_BUSINESS_YEAR}-01-01 to {LATEST_BUSINESS_YEAR}-12-31",
-            text,
-        ),
-    )
-
-
-def end_after_start(start: Column, end: Column, prefix: str) -> Column:
-    return failure(
-        as_date(end) <= as_date(start),
-        f"{prefix}term_end_date",
-        "end_after_start",
-        "term_end_date must be after term_start_date",
-        F.concat_ws(" <= ", F.trim(end), F.trim(start)),
-    )
-
-
-# -- deal submissions ----------------------------------------------------------------
-def _tier_errors(tier: Column, position: Column, structure_field: str) -> Column:
+def _tier_errors(tier: Column, position: Column) -> Column:
     path = F.concat(F.lit("tiers["), position.cast("string"), F.lit("]."))
 
     def at(name: str) -> Column:
@@ -266,7 +166,7 @@ def submission_errors(doc: Column, rules: BusinessRules, *, draft: Column) -> Co
 def submission_tier_errors(doc: Column) -> Column:
     """The failures inside tiers and their incentives, in document order."""
     tiers = F.coalesce(doc["tiers"], F.array())
-    return F.flatten(F.transform(tiers, lambda t, i: _tier_errors(t, i + 1, "tiers")))
+    return F.flatten(F.transform(tiers, lambda t, i: _tier_errors(t, i + 1)))
 
 
 def submission_document_errors(doc: Column, rules: BusinessRules) -> Column:
@@ -421,82 +321,107 @@ def submission_warnings(doc: Column, rules: BusinessRules) -> Column:
     )
 
 
-# -- scoping requests --------------------------------------------------------------
-def scoping_errors(doc: Column, rules: BusinessRules) -> Column:
-    request = doc["request"]
-    return gather(
-        email(doc["submitted_by"], "submitted_by"),
-        required(request["request_title"], "request.request_title"),
-        length_between(
-            request["request_title"], "request.request_title", 1, rules.validation.deal_name_max_chars
-        ),
-        one_of(request["sales_channel"], "request.sales_channel", SALES_CHANNELS),
-        required(request["growth_opportunity_miq"], "request.growth_opportunity_miq"),
-        required(request["growth_opportunity_client"], "request.growth_opportunity_client"),
-        number(
-            request["growth_ambition"],
-            "request.growth_ambition",
-            minimum=rules.validation.min_growth_ambition,
-            optional=False,
-        ),
-        one_of(request["region"], "request.region", REGIONS, optional=True),
-        one_of(request["deal_type"], "request.deal_type", DEAL_TYPES, optional=True),
-        one_of(request["deal_structure"], "request.deal_structure", DEAL_STRUCTURES, optional=True),
-        calendar_date(request["term_start_date"], "request.term_start_date", optional=True),
-        calendar_date(request["term_end_date"], "request.term_end_date", optional=True),
-        end_after_start(request["term_start_date"], request["term_end_date"], "request."),
-        *[
-            max_length(request[f], f"request.{f}", rules.validation.free_text_max_chars)
-            for f in ("description", "growth_opportunity_miq", "growth_opportunity_client", "client_asks")
-        ],
-    )
-
-
-# -- people and reference data --------------------------------------------------------
-def user_errors(doc: Column) -> Column:
-    user = doc["user"]
-    return gather(
-        email(user["email"], "user.email"),
-        one_of(user["role"], "user.role", ROLES),
-        one_of(user["department"], "user.department", DEPARTMENTS, optional=True),
-        one_of(user["approval_level"], "user.approval_level", APPROVAL_LEVELS, optional=True),
-        failure(
-            ~blank(user["is_active"]) & as_bool(user["is_active"]).isNull(),
-            "user.is_active",
-            "boolean",
-            "is_active must be true or false",
-            user["is_active"],
-        ),
-    )
-
-
-def user_warnings(doc: Column) -> Column:
-    user = doc["user"]
-    return gather(
-        failure(
-            (F.lower(F.trim(user["role"])) == "approver") & blank(user["approval_level"]),
-            "user.approval_level",
-            "approver_level",
-            "an approver without approval_level cannot give business approvals",
+def submission_body(doc: dict[str, Any], rules: BusinessRules) -> dict[str, Any]:
+    """What the core needs of a deal submission, and the rows it writes."""
+    deal = obj(doc.get("deal"))
+    start, end = date_of(deal.get("term_start_date")), date_of(deal.get("term_end_date"))
+    given_term = number_of(deal.get("contract_term"))
+    term = contract_term(start, end, rules)
+    if term is None:
+        given_ok = given_term is not None and 1 <= given_term <= MAX_CONTRACT_TERM_MONTHS
+        term = int(given_term) if given_ok else rules.validation.default_contract_term_months  # type: ignore[arg-type]
+    tiers, lines, categories = [], [], []
+    for tier in items(doc.get("tiers")):
+        tier = obj(tier)
+        tier_number = whole_number(tier.get("tier_number"))
+        incentives = [obj(i) for i in items(tier.get("incentives"))]
+        first = incentives[0] if incentives else {}
+        tiers.append(
+            {
+                "tier_number": tier_number,
+                "annual_revenue": number_of(tier.get("annual_revenue")),
+                "annual_gross_margin": number_of(tier.get("annual_gross_margin")),
+                "category_name": category(first.get("category")),
+                "sub_category_name": text(first.get("sub_category")),
+                "incentive_option": text(first.get("option")),
+                "incentive_value": money(sum(number_of(i.get("value")) or 0.0 for i in incentives)),
+                "incentive_notes": text(first.get("notes")),
+            }
         )
-    )
-
-
-def company_errors(company: Column, prefix: str, *, agency: bool) -> Column:
-    checks = [
-        required(company["name"], f"{prefix}.name"),
-        one_of(company["region"], f"{prefix}.region", REGIONS, optional=True),
-        number(company["previous_year_margin"], f"{prefix}.previous_year_margin", minimum=0, maximum=1),
-        *[
-            number(company[f], f"{prefix}.{f}")
-            for f in (
-                "previous_year_revenue",
-                "previous_year_profit",
-                "previous_year_incentive_cost",
-                "previous_year_client_value",
+        for position, incentive in enumerate(incentives, start=1):
+            categories.append(category(incentive.get("category")))
+            lines.append(
+                {
+                    "tier_number": tier_number,
+                    "line_number": position,
+                    "category_id": category(incentive.get("category")),
+                    "subcategory_id": text(incentive.get("sub_category")),
+                    "option": text(incentive.get("option")),
+                    "value": number_of(incentive.get("value")) or 0.0,
+                    "notes": text(incentive.get("notes")),
+                }
             )
-        ],
-    ]
-    if agency:
-        checks.append(one_of(company["type"], f"{prefix}.type", AGENCY_TYPES, optional=True))
-    return gather(*checks)
+    value = money(sum(t["annual_revenue"] or 0.0 for t in tiers))
+    priority = enum(deal.get("priority")) or "medium"
+    submitter = (raw_text(doc.get("submitted_by")) or "").strip().lower() or None
+    advertiser, agency = text(deal.get("advertiser_name")), text(deal.get("agency_name"))
+    return {
+        "given_reference": text(doc.get("reference_number")),
+        "wants_draft": enum(doc.get("status")) == "draft",
+        "submitter": submitter,
+        "submitted_by": raw_text(doc.get("submitted_by")),
+        "scoping_ref": text(doc.get("scoping_request_id")),
+        "advertiser_name": advertiser,
+        "advertiser_id": ids.advertiser_id(company_name(advertiser) or "") if advertiser else None,
+        "agency_name": agency,
+        "agency_id": ids.agency_id(company_name(agency) or "") if agency else None,
+        "deal_value": value,
+        "priority": priority,
+        "deal_type": enum(deal.get("deal_type")),
+        "categories": sorted({c for c in categories if c}),
+        "revision_reason": text(doc.get("revision_reason")),
+        "tiers": tiers,
+        "lines": lines,
+        "deal_row": {
+            "deal_name": text(deal.get("deal_name")),
+            "email": submitter,
+            "deal_type": enum(deal.get("deal_type")),
+            "sales_channel": enum(deal.get("sales_channel")),
+            "deal_structure": enum(deal.get("deal_structure")),
+            "region": enum(deal.get("region")),
+            "advertiser_name": advertiser,
+            "agency_name": agency,
+            "business_summary": text(deal.get("business_summary")),
+            "growth_opportunity_miq": text(deal.get("growth_opportunity_miq")),
+            "growth_opportunity_client": text(deal.get("growth_opportunity_client")),
+            "client_asks": text(deal.get("client_asks")),
+            "growth_ambition": number_of(deal.get("growth_ambition")),
+            "term_start_date": start,
+            "term_end_date": end,
+            "contract_term": term,
+            "previous_year_revenue": number_of(deal.get("previous_year_revenue")) or 0.0,
+            "previous_year_margin": number_of(deal.get("previous_year_margin")) or 0.0,
+            "deal_value": value,
+            "total_incentive_cost": money(sum(line["value"] for line in lines)),
+            "required_approval_level": rules.ladder.level_for(value),
+            "priority": priority,
+        },
+    }
+
+
+def read_body(doc: dict[str, Any], row: Mapping[str, Any], rules: BusinessRules) -> dict[str, Any]:
+    body = submission_body(doc, rules)
+    body["draft_errors"] = list(row.get("draft_errors") or [])
+    body["full_errors"] = list(row.get("full_errors") or [])
+    body["submission_warnings"] = []
+    return body
+
+
+KIND = DocumentKind(
+    "deal_submission",
+    read_body,
+    schema=SCHEMA,
+    warnings=submission_warnings,
+    error_sets=with_submission_errors,
+    error_set_columns=("draft_errors", "full_errors"),
+)

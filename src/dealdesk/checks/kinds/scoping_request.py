@@ -1,0 +1,120 @@
+"""A scoping request: a deal idea before its submission (business rules, section 7)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from pyspark.sql import Column
+
+from dealdesk.checks.columns import (
+    calendar_date,
+    email,
+    end_after_start,
+    length_between,
+    max_length,
+    number,
+    one_of,
+    required,
+)
+from dealdesk.checks.kind import DocumentKind
+from dealdesk.checks.reasons import gather
+from dealdesk.checks.values import as_date, contract_term, enum, obj, raw_text, text
+from dealdesk.checks.values import number as number_of
+from dealdesk.config import DEAL_STRUCTURES, DEAL_TYPES, REGIONS, SALES_CHANNELS, BusinessRules
+from dealdesk.core import ids
+
+SCOPING_FIELDS = (
+    "request_title",
+    "description",
+    "sales_channel",
+    "advertiser_name",
+    "agency_name",
+    "region",
+    "deal_type",
+    "deal_structure",
+    "term_start_date",
+    "term_end_date",
+    "growth_opportunity_miq",
+    "growth_opportunity_client",
+    "client_asks",
+    "growth_ambition",
+    "contract_term",
+)
+SCHEMA = "submitted_by STRING, request STRUCT<" + ", ".join(f"{f}: STRING" for f in SCOPING_FIELDS) + ">"
+
+
+def errors(doc: Column, rules: BusinessRules) -> Column:
+    request = doc["request"]
+    return gather(
+        email(doc["submitted_by"], "submitted_by"),
+        required(request["request_title"], "request.request_title"),
+        length_between(
+            request["request_title"], "request.request_title", 1, rules.validation.deal_name_max_chars
+        ),
+        one_of(request["sales_channel"], "request.sales_channel", SALES_CHANNELS),
+        required(request["growth_opportunity_miq"], "request.growth_opportunity_miq"),
+        required(request["growth_opportunity_client"], "request.growth_opportunity_client"),
+        number(
+            request["growth_ambition"],
+            "request.growth_ambition",
+            minimum=rules.validation.min_growth_ambition,
+            optional=False,
+        ),
+        one_of(request["region"], "request.region", REGIONS, optional=True),
+        one_of(request["deal_type"], "request.deal_type", DEAL_TYPES, optional=True),
+        one_of(request["deal_structure"], "request.deal_structure", DEAL_STRUCTURES, optional=True),
+        calendar_date(request["term_start_date"], "request.term_start_date", optional=True),
+        calendar_date(request["term_end_date"], "request.term_end_date", optional=True),
+        end_after_start(request["term_start_date"], request["term_end_date"], "request."),
+        *[
+            max_length(request[f], f"request.{f}", rules.validation.free_text_max_chars)
+            for f in ("description", "growth_opportunity_miq", "growth_opportunity_client", "client_asks")
+        ],
+    )
+
+
+def scoping_row(
+    doc: dict[str, Any], event_id: str, at: datetime, warnings: str, rules: BusinessRules
+) -> dict[str, Any]:
+    request = obj(doc.get("request"))
+    start, end = as_date(request.get("term_start_date")), as_date(request.get("term_end_date"))
+    term = (
+        contract_term(start, end, rules) if start and end else rules.validation.default_contract_term_months
+    )
+    return {
+        "id": ids.scoping_request_id(event_id),
+        "request_title": text(request.get("request_title")),
+        "description": text(request.get("description")),
+        "email": (raw_text(doc.get("submitted_by")) or "").strip().lower(),
+        "sales_channel": enum(request.get("sales_channel")),
+        "advertiser_name": text(request.get("advertiser_name")),
+        "agency_name": text(request.get("agency_name")),
+        "region": enum(request.get("region")),
+        "deal_type": enum(request.get("deal_type")),
+        "deal_structure": enum(request.get("deal_structure")),
+        "contract_term": term,
+        "term_start_date": start,
+        "term_end_date": end,
+        "growth_opportunity_miq": text(request.get("growth_opportunity_miq")),
+        "growth_ambition": number_of(request.get("growth_ambition")),
+        "growth_opportunity_client": text(request.get("growth_opportunity_client")),
+        "client_asks": text(request.get("client_asks")),
+        "status": "pending",
+        "converted_deal_id": None,
+        "converted_at": None,
+        "validation_warnings": warnings,
+        "source_event_id": event_id,
+        "created_at": at,
+        "updated_at": at,
+    }
+
+
+def read_body(doc: dict[str, Any], row: Mapping[str, Any], rules: BusinessRules) -> dict[str, Any]:
+    warnings = list(row["warnings"] or [])
+    return {"row": scoping_row(doc, row["event_id"], row["occurred_at"], json.dumps(warnings), rules)}
+
+
+KIND = DocumentKind("scoping_request", read_body, schema=SCHEMA, errors=errors)
