@@ -41,7 +41,7 @@ STUB = SHARED_TOOLS / "databricks_stub.py"
 BUNDLE_PATHS = ("databricks.yml", "bundle", "dashboards", "notebooks", "pyproject.toml", "README.md")
 MAIN = yaml.safe_load((REPO / "databricks.yml").read_text())
 TARGETS = list(MAIN["targets"])
-# Values a deployer must give (README.md, "Deploy to Databricks"): variables without default or lookup.
+# Values a deployer must give (docs/deploy.md, "Prerequisites"): variables without default or lookup.
 PLACEHOLDERS = {
     "failure_email": "dealdesk-alerts@example.com",
     "app_service_principal_id": "00000000-0000-0000-0000-0000000000ab",  # another principal than the stub's
