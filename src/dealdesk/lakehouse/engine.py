@@ -304,14 +304,31 @@ def spark_server() -> SparkServer | None:
 
 
 def stop_engine(engine: str) -> None:
-    """Stop one engine's session and server: the next session starts afresh (a restart)."""
+    """Stop one engine's session and server: the next session starts afresh (a restart).
+
+    The client library keeps one default session per process and forgets it when that session
+    stops; a session of another engine still serving this process becomes the default again, so
+    stopping (or failing to start) one engine never leaves the other without its session."""
     if engine in _ENGINES:
         _ENGINES[engine].stop()
+    _reactivate()
+
+
+def _reactivate() -> None:
+    live = next((e.session for e in _ENGINES.values() if e.session is not None), None)
+    if live is None:
+        return
+    try:
+        from pyspark.sql.connect.session import SparkSession as ConnectSession
+    except ImportError:
+        return
+    if ConnectSession.getActiveSession() is None or ConnectSession._default_session is None:
+        ConnectSession._set_default_and_active_session(live)  # type: ignore[arg-type]
 
 
 def stop_local_engine() -> None:
     """Stop the embedded server (tests use it to prove tables survive a restart)."""
-    _LOCAL.stop()
+    stop_engine("local")
 
 
 def stop_engines() -> None:

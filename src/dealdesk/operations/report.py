@@ -2,19 +2,26 @@
 
 For people without a workspace. Every number comes from the views (read through the
 Lakehouse); the page loads nothing from the network, so it opens from a file anywhere.
+
+"Overdue" is measured at the business time monitoring used (see ``monitoring_clock``), not at
+the time the report is made: on data from the past, the wall clock would find everything late.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import html
+import json
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from dealdesk.config import DEAL_STATUSES, FINAL_STATUSES
@@ -35,9 +42,112 @@ CYCLE_BUCKETS: tuple[tuple[str, float], ...] = (
 )
 BUSIEST_APPROVERS = 12
 LIST_LIMIT = 25
+REASONS_SHOWN = 1  # reasons written out per rejected document; the rest as "+N more" (all on hover)
 BLUE, RED, ORANGE, GREY = "#2f6db5", "#c8372d", "#e08a1e", "#9aa5b1"
+# job_runs.job of the runs that monitor as of a business time (monitor, and the scheduled run).
+MONITORING_JOBS = ("monitor", "run")
+TOTAL = "_total"  # the window count a listing takes before its cut
 
 Row = dict[str, Any]
+
+
+# -- the business time "overdue" is measured at ---------------------------------------------------
+LATEST_RUN = "the business time of the latest monitoring run"
+LATEST_DOCUMENT = "the business time of the latest applied document"
+REPORT_TIME = "the time of this report (no document applied yet)"
+
+
+@dataclass(frozen=True)
+class Clock:
+    """The business "now" of the report: when an open approval counts as overdue, and whose time it is."""
+
+    at: datetime  # naive UTC
+    source: str
+
+    @property
+    def text(self) -> str:
+        return self.at.strftime("%Y-%m-%d %H:%M UTC")
+
+    def column(self) -> Column:
+        return F.lit(self.at.replace(tzinfo=UTC))
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def journal_as_of(parts: Sequence[str]) -> datetime | None:
+    """Monitoring's business "now" as a run recorded it: ``effects.as_of`` of its run_journal
+    entry (the body parts in order, joined: JSON, zlib-compressed, base64 text; a time is
+    written {"$ts": ISO-8601}). None when the run did not monitor or the entry cannot be read."""
+    try:
+        data = json.loads(zlib.decompress(base64.b64decode("".join(parts))))
+        stamp = data["effects"]["as_of"]
+        return _naive_utc(datetime.fromisoformat(stamp["$ts"])) if stamp else None
+    except (binascii.Error, zlib.error, ValueError, KeyError, TypeError):
+        return None
+
+
+def monitoring_clock(lakehouse: Lakehouse, now: datetime | None = None) -> Clock:
+    """The business time monitoring used: the as-of of the latest successful monitoring run (in
+    its journal entry; a run that had nothing to write left none), else the latest business time
+    of an applied document (what ``--as-of latest-event`` monitors at), else ``now``."""
+    runs = lakehouse.read("job_runs").where(
+        F.col("job").isin(*MONITORING_JOBS) & (F.col("status") == "succeeded")
+    )
+    latest = runs.orderBy(F.desc("started_at"), F.desc("run_id")).limit(1).select("run_id")
+    entry = latest.join(lakehouse.read("run_journal").select("run_id", "part", "body"), "run_id")
+    parts = sorted(lakehouse.collect(entry), key=lambda row: row["part"])
+    at = journal_as_of([row["body"] for row in parts]) if parts else None
+    if at is not None:
+        return Clock(at, LATEST_RUN)
+    applied = lakehouse.read("processed_events").where(F.col("outcome") == "applied")
+    found = lakehouse.collect(applied.agg(F.max("occurred_at").alias("at")))
+    if found and found[0]["at"] is not None:
+        return Clock(found[0]["at"], LATEST_DOCUMENT)
+    return Clock(_naive_utc(now or datetime.now(UTC)), REPORT_TIME)
+
+
+# -- lists cut short --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Listing:
+    """The first rows of a list and how many there are in all."""
+
+    rows: list[Row]
+    total: int
+    totals: dict[str, Any] = field(default_factory=dict)  # other figures over the whole list
+
+    @property
+    def hidden(self) -> int:
+        return self.total - len(self.rows)
+
+
+def listing(
+    lakehouse: Lakehouse,
+    df: DataFrame,
+    order: Sequence[str],
+    limit: int,
+    totals: Mapping[str, Column] | None = None,
+) -> Listing:
+    """The first ``limit`` rows of ``df`` in ``order`` (column names, "-name" for descending), with
+    the number of rows of ``df`` (and any other ``totals``, aggregates over all of ``df``) taken by
+    a window before the cut: one query."""
+    whole = Window.partitionBy(F.lit(0))
+    extra = dict(totals or {})
+    counted = df.select(
+        "*",
+        F.count(F.lit(1)).over(whole).alias(TOTAL),
+        *(aggregate.over(whole).alias(name) for name, aggregate in extra.items()),
+    )
+    sort = [F.desc(name[1:]) if name.startswith("-") else F.asc(name) for name in order]
+    rows = lakehouse.collect(counted.orderBy(*sort).limit(limit))
+    hidden = {TOTAL, *extra}
+    first = rows[0] if rows else {}
+    return Listing(
+        [{k: v for k, v in row.items() if k not in hidden} for row in rows],
+        int(first.get(TOTAL) or 0),
+        {name: first.get(name) or 0 for name in extra},
+    )
 
 
 # -- reading the views: pure DataFrame transformations --------------------------------
@@ -71,13 +181,44 @@ def cycle_trend(cycle_by_month: DataFrame) -> DataFrame:
     )
 
 
-def busiest_approvers(bottlenecks: DataFrame, limit: int = BUSIEST_APPROVERS) -> DataFrame:
-    return bottlenecks.orderBy(
-        F.desc("open_approvals"),
-        F.desc("overdue_open_approvals"),
-        F.desc("decided_approvals"),
+def queue_counts(queue: DataFrame) -> DataFrame:
+    return queue.agg(F.count(F.lit(1)).alias("open"))
+
+
+def bottlenecks_as_of(bottlenecks: DataFrame, queue: DataFrame, as_of: Column) -> DataFrame:
+    """approval_bottlenecks with its overdue figures measured at ``as_of`` (the view measures them
+    at the wall clock): overdue_open_approvals counted from the queue's due dates, overdue_rate
+    again from it: (overdue open + decided late) / (open + decided)."""
+    overdue = (
+        queue.where(F.col("due_date") < as_of)
+        .groupBy(F.col("department").alias("_department"), F.col("assigned_to").alias("_approver"))
+        .agg(F.count(F.lit(1)).alias("_overdue"))
+    )
+    same = (F.col("department") == F.col("_department")) & F.col("approver_id").eqNullSafe(F.col("_approver"))
+    overdue_open = F.coalesce(F.col("_overdue"), F.lit(0)).cast("bigint")
+    return bottlenecks.join(overdue, same, "left").select(
+        "department",
+        "department_name",
+        "approver_id",
         "approver_name",
-    ).limit(limit)
+        "open_approvals",
+        overdue_open.alias("overdue_open_approvals"),
+        "decided_approvals",
+        "median_hours_to_decision",
+        "decided_late",
+        (
+            (overdue_open + F.col("decided_late")) / (F.col("open_approvals") + F.col("decided_approvals"))
+        ).alias("overdue_rate"),
+    )
+
+
+APPROVER_ORDER = (
+    "-open_approvals",
+    "-overdue_open_approvals",
+    "-decided_approvals",
+    "approver_name",
+    "department_name",
+)
 
 
 def sla_breaches_by_department(bottlenecks: DataFrame) -> DataFrame:
@@ -92,30 +233,49 @@ def sla_breaches_by_department(bottlenecks: DataFrame) -> DataFrame:
     )
 
 
-def overdue_approvals(queue: DataFrame, limit: int = LIST_LIMIT) -> DataFrame:
-    return (
-        queue.where(F.col("is_overdue"))
-        .orderBy("hours_until_due")
-        .limit(limit)
-        .select(
-            "reference_number",
-            "deal_name",
-            "department_name",
-            "stage_name",
-            "assignee",
-            F.date_format("due_date", "yyyy-MM-dd HH:mm").alias("due"),
-            (-F.col("hours_until_due")).alias("hours_overdue"),
-        )
+def overdue_approvals(queue: DataFrame, as_of: Column) -> DataFrame:
+    """Open approvals past their due date at ``as_of``, and by how many hours."""
+    return queue.where(F.col("due_date") < as_of).select(
+        "approval_id",
+        "reference_number",
+        "deal_name",
+        "department_name",
+        "stage_name",
+        "assignee",
+        "due_date",
+        ((F.unix_timestamp(as_of) - F.unix_timestamp("due_date")) / 3600).alias("hours_overdue"),
     )
 
 
-def top_reject_rules(rejects_summary: DataFrame, limit: int = LIST_LIMIT) -> DataFrame:
-    return (
-        rejects_summary.groupBy("kind", "rule")
-        .agg(F.sum("documents").alias("documents"), F.sum("open_documents").alias("open_documents"))
-        .orderBy(F.desc("open_documents"), F.desc("documents"), "kind", "rule")
-        .limit(limit)
+OVERDUE_ORDER = ("due_date", "reference_number", "department_name", "approval_id")  # most overdue first
+
+
+def rejected_documents(reasons: DataFrame) -> DataFrame:
+    """One row per rejected document (rejection_reasons has one per reason), its reasons gathered."""
+    reason = F.when(
+        F.col("rule").isNotNull() | F.col("message").isNotNull(), F.struct("field", "rule", "message")
     )
+    return reasons.groupBy("event_id").agg(
+        F.max("kind").alias("kind"),
+        F.max("source_file").alias("source_file"),
+        F.max("line_number").alias("line_number"),
+        F.max("rejected_at").alias("rejected_at"),
+        F.max(F.col("is_open").cast("int")).alias("is_open"),
+        F.collect_list(reason).alias("reasons"),
+    )
+
+
+REJECTED_ORDER = ("-is_open", "-rejected_at", "event_id")  # still rejected first, latest first
+STILL_REJECTED = "still_rejected"
+
+
+def reject_rules(rejects_summary: DataFrame) -> DataFrame:
+    return rejects_summary.groupBy("kind", "rule").agg(
+        F.sum("documents").alias("documents"), F.sum("open_documents").alias("open_documents")
+    )
+
+
+RULE_ORDER = ("-open_documents", "-documents", "kind", "rule")
 
 
 def cycle_time_buckets(hours: Sequence[float]) -> list[tuple[str, int]]:
@@ -127,62 +287,145 @@ def cycle_time_buckets(hours: Sequence[float]) -> list[tuple[str, int]]:
     return list(counts.items())
 
 
+# -- the figures ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Figure:
+    """A headline figure, what it counts in one short line, and the detail a hover adds."""
+
+    label: str
+    value: str
+    definition: str
+    detail: str = ""
+
+    @property
+    def hover(self) -> str:
+        return f"{self.definition} {self.detail}".strip()
+
+
+def headline_figures(
+    pipeline: Sequence[Row],
+    summary: Row | None,
+    open_approvals: int,
+    overdue: int,
+    still_rejected: int,
+    clock: Clock,
+) -> list[Figure]:
+    active = [row for row in pipeline if row["status"] in ACTIVE_STATUSES]
+    approved = summary or {}
+    cycle = "From the first entry into submitted to the first into approved, by the status history."
+    return [
+        Figure(
+            "Deals in the pipeline",
+            format_count(sum(row["deals"] for row in active)),
+            "Deals submitted and not yet signed or lost.",
+            f"Status {', '.join(ACTIVE_STATUSES)}; drafts and scoping requests left out.",
+        ),
+        Figure(
+            "Pipeline value",
+            format_money(sum(row["deal_value"] or 0 for row in active)),
+            "Sum of the deal values of the deals in the pipeline.",
+            "A deal's value is the annual revenue of its tiers, USD.",
+        ),
+        Figure(
+            "Deals approved",
+            format_count(approved.get("approved_deals")),
+            "Submitted deals that reached approved, whatever their status now.",
+        ),
+        Figure(
+            "Median cycle time",
+            format_hours(approved.get("median_hours")),
+            "Half the approved deals took at most this from submission to approval.",
+            cycle,
+        ),
+        Figure(
+            "p90 cycle time",
+            format_hours(approved.get("p90_hours")),
+            "Nine in ten approved deals took at most this from submission to approval.",
+            f"{cycle} Interpolated between the two nearest deals.",
+        ),
+        Figure(
+            "Open approvals",
+            format_count(open_approvals),
+            "Approvals waiting for a decision.",
+            "Pending, in the deal's current round, on a deal neither signed nor lost.",
+        ),
+        Figure(
+            "Overdue approvals",
+            format_count(overdue),
+            f"Open approvals past their due date at {clock.text}.",
+            f"That is {clock.source}.",
+        ),
+        Figure(
+            "Documents still rejected",
+            format_count(still_rejected),
+            "Rejected documents no replay has accepted since.",
+            "Each counted once, however many rules it failed.",
+        ),
+    ]
+
+
 @dataclass(frozen=True)
 class ReportData:
     schema: str
     generated_at: datetime
-    headline: list[tuple[str, str]]
+    clock: Clock
+    headline: list[Figure]
     pipeline: list[Row]
     cycle_hours: list[float]
     cycle_trend: list[Row]
-    approvers: list[Row]
+    approvers: Listing
     sla: list[Row]
-    overdue: list[Row]
-    reject_rules: list[Row]
+    overdue: Listing
+    rejected: Listing  # one row per document; totals[STILL_REJECTED]
+    reject_rules: Listing
 
 
-def _rows(df: DataFrame) -> list[Row]:
-    return [row.asDict() for row in df.collect()]
-
-
-def gather(lakehouse: Lakehouse) -> ReportData:
-    """Everything the report shows, read from the views."""
-    pipeline = _rows(pipeline_by_status(lakehouse.read("deal_pipeline")))
+def gather(
+    lakehouse: Lakehouse,
+    *,
+    limit: int = LIST_LIMIT,
+    approvers: int = BUSIEST_APPROVERS,
+    now: datetime | None = None,
+) -> ReportData:
+    """Everything the report shows, read from the views through ``lakehouse``; lists keep their
+    first ``limit`` rows (the approvers chart ``approvers``) and count the rest."""
+    generated = now or datetime.now(UTC)
+    clock = monitoring_clock(lakehouse, generated)
+    as_of = clock.column()
+    pipeline = lakehouse.collect(pipeline_by_status(lakehouse.read("deal_pipeline")))
     cycle_times = lakehouse.read("deal_cycle_times")
-    summary = cycle_summary(cycle_times).first()
+    summary = next(iter(lakehouse.collect(cycle_summary(cycle_times))), None)
     queue = lakehouse.read("approval_queue")
-    queue_counts = queue.agg(
-        F.count(F.lit(1)).alias("open"), F.sum(F.col("is_overdue").cast("int")).alias("overdue")
-    ).first()
-    open_rejects = (
-        lakehouse.read("rejection_reasons").where(F.col("is_open")).select("event_id").distinct().count()
+    counts = next(iter(lakehouse.collect(queue_counts(queue))), {})
+    bottlenecks = bottlenecks_as_of(lakehouse.read("approval_bottlenecks"), queue, as_of)
+    overdue = listing(lakehouse, overdue_approvals(queue, as_of), OVERDUE_ORDER, limit)
+    rejected = listing(
+        lakehouse,
+        rejected_documents(lakehouse.read("rejection_reasons")),
+        REJECTED_ORDER,
+        limit,
+        {STILL_REJECTED: F.sum("is_open")},
     )
-    active = [row for row in pipeline if row["status"] in ACTIVE_STATUSES]
-    headline = [
-        ("Deals in the pipeline", format_count(sum(row["deals"] for row in active))),
-        ("Pipeline value", format_money(sum(row["deal_value"] or 0 for row in active))),
-        ("Deals approved", format_count(summary["approved_deals"] if summary else 0)),
-        ("Median cycle time", format_hours(summary["median_hours"] if summary else None)),
-        ("p90 cycle time", format_hours(summary["p90_hours"] if summary else None)),
-        ("Open approvals", format_count(queue_counts["open"] if queue_counts else 0)),
-        ("Overdue approvals", format_count((queue_counts["overdue"] or 0) if queue_counts else 0)),
-        ("Documents still rejected", format_count(open_rejects)),
-    ]
-    bottlenecks = lakehouse.read("approval_bottlenecks")
     return ReportData(
         schema=f"{lakehouse.target.catalog}.{lakehouse.target.schema}",
-        generated_at=datetime.now(UTC),
-        headline=headline,
+        generated_at=generated,
+        clock=clock,
+        headline=headline_figures(
+            pipeline, summary, counts.get("open") or 0, overdue.total, rejected.totals[STILL_REJECTED], clock
+        ),
         pipeline=pipeline,
         cycle_hours=[
             row["cycle_hours"]
-            for row in cycle_times.where(F.col("cycle_hours").isNotNull()).select("cycle_hours").collect()
+            for row in lakehouse.collect(
+                cycle_times.where(F.col("cycle_hours").isNotNull()).select("cycle_hours")
+            )
         ],
-        cycle_trend=_rows(cycle_trend(lakehouse.read("cycle_time_by_month"))),
-        approvers=_rows(busiest_approvers(bottlenecks)),
-        sla=_rows(sla_breaches_by_department(bottlenecks)),
-        overdue=_rows(overdue_approvals(queue)),
-        reject_rules=_rows(top_reject_rules(lakehouse.read("rejects_summary"))),
+        cycle_trend=lakehouse.collect(cycle_trend(lakehouse.read("cycle_time_by_month"))),
+        approvers=listing(lakehouse, bottlenecks, APPROVER_ORDER, approvers),
+        sla=lakehouse.collect(sla_breaches_by_department(bottlenecks)),
+        overdue=overdue,
+        rejected=rejected,
+        reject_rules=listing(lakehouse, reject_rules(lakehouse.read("rejects_summary")), RULE_ORDER, limit),
     )
 
 
@@ -205,6 +448,14 @@ def format_share(value: float | None) -> str:
     return "-" if value is None else f"{value:.0%}"
 
 
+def format_time(value: datetime | None) -> str:
+    return "-" if value is None else value.strftime("%Y-%m-%d %H:%M")
+
+
+def format_number(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
 def plural(count: float | None, noun: str) -> str:
     return f"{format_count(count)} {noun}{'' if count == 1 else 's'}"
 
@@ -218,6 +469,18 @@ def approver_caption(row: Row) -> str:
         f"{waiting}, median {format_hours(row['median_hours_to_decision'])} to decide, "
         f"{format_share(row['overdue_rate'])} missed SLA"
     )
+
+
+def reasons_text(reasons: Sequence[Row] | None) -> tuple[str, str]:
+    """A rejected document's reasons: the first written out and "+N more", and all of them (a hover)."""
+    found = sorted(reasons or [], key=lambda r: (r["field"] or "", r["rule"] or "", r["message"] or ""))
+    if not found:
+        return "-", "no reason recorded"
+    words = [r["message"] or r["rule"] for r in found]
+    shown = "; ".join(words[:REASONS_SHOWN])
+    more = len(found) - REASONS_SHOWN
+    every = "\n".join(f"{r['rule'] or '?'} ({r['field'] or '?'}): {r['message'] or '-'}" for r in found)
+    return (f"{shown}; +{more} more" if more > 0 else shown), every
 
 
 def _e(value: Any) -> str:
@@ -271,8 +534,8 @@ def hbar_chart(
             bar = value * scale
             parts.append(
                 f'<rect class="bar" x="{x:.1f}" y="{y + 4}" width="{bar:.1f}" height="{row_height - 8}" '
-                f'fill="{s.color}" data-label="{_e(label)}" data-series="{_e(s.name)}" data-value="{value:g}">'
-                f"<title>{_e(label)} - {_e(s.name)}: {value:,g}</title></rect>"
+                f'fill="{s.color}" data-label="{_e(label)}" data-series="{_e(s.name)}" data-value="{value:.15g}">'
+                f"<title>{_e(label)} - {_e(s.name)}: {format_number(value)}</title></rect>"
             )
             x += bar
         parts.append(f'<text x="{x + 6:.1f}" y="{y + 17}" class="value">{_e(captions[i])}</text>')
@@ -323,12 +586,41 @@ def column_chart(
     return "".join(parts)
 
 
-def _table(columns: Sequence[str], rows: Sequence[Sequence[str]], empty: str) -> str:
-    if not rows:
-        return f'<p class="muted">{_e(empty)}</p>'
-    head = "".join(f"<th>{_e(c)}</th>" for c in columns)
-    body = "".join("<tr>" + "".join(f"<td>{_e(v)}</td>" for v in row) + "</tr>" for row in rows)
+# -- tables and lines -------------------------------------------------------------------
+Cell = str | tuple[str, str]  # a text, or (text, what a hover over it says)
+
+
+def _hover(cell: Cell) -> tuple[str, str]:
+    text, title = cell if isinstance(cell, tuple) else (cell, "")
+    return _e(text), f' title="{_e(title)}"' if title else ""
+
+
+def _table(columns: Sequence[Cell], rows: Sequence[Sequence[Cell]]) -> str:
+    head = "".join("<th{1}>{0}</th>".format(*_hover(c)) for c in columns)
+    body = "".join(
+        "<tr>" + "".join("<td{1}>{0}</td>".format(*_hover(v)) for v in row) + "</tr>" for row in rows
+    )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _line(text: str, kind: str = "muted") -> str:
+    return f'<p class="{kind}">{_e(text)}</p>'
+
+
+def _empty(text: str) -> str:
+    """What a section says, in one line, when it has nothing to show."""
+    return _line(text, "empty")
+
+
+def more_note(shown: Listing, noun: str) -> str:
+    """Under a list cut short: how many of its rows it shows and how many it left out."""
+    if shown.hidden <= 0:
+        return ""
+    return _line(
+        f"showing {format_count(len(shown.rows))} of {plural(shown.total, noun)}; "
+        f"{format_count(shown.hidden)} not shown",
+        "more",
+    )
 
 
 # -- the page ---------------------------------------------------------------------------
@@ -336,37 +628,54 @@ STYLE = """
 body { font-family: system-ui, -apple-system, Segoe UI, Roboto, sans-serif; margin: 24px auto; max-width: 860px;
        color: #1f2933; }
 h1 { font-size: 24px; margin-bottom: 4px; } h2 { font-size: 18px; margin-top: 32px; }
-.muted { color: #66788a; } .tiles { display: grid; grid-template-columns: repeat(4, 1fr); gap: 10px; }
-.tile { border: 1px solid #d9e2ec; border-radius: 6px; padding: 10px; }
+.muted, .empty, .more { color: #66788a; } .more { font-size: 12px; margin-top: 4px; }
+.tiles { display: grid; grid-template-columns: repeat(4, 1fr); gap: 10px; }
+.tile { border: 1px solid #d9e2ec; border-radius: 6px; padding: 10px; cursor: help; }
 .tile .number { font-size: 20px; font-weight: 600; } .tile .label { font-size: 12px; color: #66788a; }
+.tile .definition { font-size: 11px; color: #7b8794; margin-top: 4px; }
 svg.chart { display: block; margin: 8px 0; font-size: 12px; } svg text { fill: #1f2933; }
 svg text.value { fill: #52606d; } table { border-collapse: collapse; width: 100%; font-size: 13px; }
-th, td { border-bottom: 1px solid #e4e7eb; padding: 4px 6px; text-align: left; }
+th, td { border-bottom: 1px solid #e4e7eb; padding: 4px 6px; text-align: left; } th[title] { cursor: help; }
 """
 
 
-def render_html(data: ReportData) -> str:
-    """The whole page (pure: data in, text out)."""
+def _tiles(data: ReportData) -> str:
+    if not data.pipeline:
+        return ""  # no deal: the sections say so, each in one line
     tiles = "".join(
-        f'<div class="tile"><div class="number">{_e(value)}</div><div class="label">{_e(label)}</div></div>'
-        for label, value in data.headline
+        f'<div class="tile" title="{_e(f.hover)}"><div class="number">{_e(f.value)}</div>'
+        f'<div class="label">{_e(f.label)}</div><div class="definition">{_e(f.definition)}</div></div>'
+        for f in data.headline
     )
-    pipeline = hbar_chart(
+    as_of = _line(f"Overdue means past the due date as of {data.clock.text}, {data.clock.source}.")
+    return f'{as_of}\n<div class="tiles">{tiles}</div>'
+
+
+def _pipeline_section(data: ReportData) -> str:
+    if not data.pipeline:
+        return _empty("No deal yet.")
+    chart = hbar_chart(
         "pipeline",
         "Pipeline by status",
         [row["status"] for row in data.pipeline],
         [Series("deal value", BLUE, [row["deal_value"] or 0 for row in data.pipeline])],
         [f"{format_money(row['deal_value'])} ({plural(row['deals'], 'deal')})" for row in data.pipeline],
-        empty="No deals yet.",
+        empty="No deal has a value yet.",
     )
-    cycle = column_chart(
-        "cycle-time",
-        "Cycle time distribution",
-        cycle_time_buckets(data.cycle_hours),
-        empty="No deal approved yet.",
-    )
+    return _line("Deal value (USD) by current status; the number of deals follows each bar.") + "\n" + chart
+
+
+def _cycle_section(data: ReportData) -> str:
+    if not data.cycle_hours:
+        return _empty("No deal approved yet.")
+    chart = column_chart("cycle-time", "Cycle time distribution", cycle_time_buckets(data.cycle_hours))
     trend = _table(
-        ["Month approved", "Deals", "Median", "p90"],
+        [
+            "Month approved",
+            ("Deals", "Deals first approved that month"),
+            ("Median", "Half of that month's approved deals took at most this long from submission"),
+            ("p90", "Nine in ten of that month's approved deals took at most this long from submission"),
+        ],
         [
             [
                 row["month"],
@@ -376,25 +685,47 @@ def render_html(data: ReportData) -> str:
             ]
             for row in data.cycle_trend
         ],
-        "No deal approved yet.",
     )
-    approver_labels = [f"{row['department_name']} - {row['approver_name']}" for row in data.approvers]
-    bottlenecks = hbar_chart(
+    intro = _line("Approved deals by the time from their first submission to their first approval.")
+    return f"{intro}\n{chart}\n{trend}"
+
+
+def _bottlenecks_section(data: ReportData) -> str:
+    approvers = data.approvers.rows
+    if not approvers:
+        return _empty("No approval routed yet.")
+    chart = hbar_chart(
         "bottlenecks",
         "Open approvals by department and approver",
-        approver_labels,
+        [f"{row['department_name']} - {row['approver_name']}" for row in approvers],
         [
             Series(
                 "open, on time",
                 BLUE,
-                [row["open_approvals"] - row["overdue_open_approvals"] for row in data.approvers],
+                [row["open_approvals"] - row["overdue_open_approvals"] for row in approvers],
             ),
-            Series("open, overdue", RED, [row["overdue_open_approvals"] for row in data.approvers]),
+            Series("open, overdue", RED, [row["overdue_open_approvals"] for row in approvers]),
         ],
-        [approver_caption(row) for row in data.approvers],
+        [approver_caption(row) for row in approvers],
         empty="No approval is waiting.",
     )
-    sla = hbar_chart(
+    intro = _line(
+        "Open approvals per department and assignee, busiest first, with the median time from routing "
+        "to decision and the share of their open and decided approvals that missed the due date "
+        f"(open past it as of {data.clock.text}, or decided after it)."
+    )
+    return f"{intro}\n{chart}\n{more_note(data.approvers, 'approver')}"
+
+
+def _sla_section(data: ReportData) -> str:
+    if not data.sla:
+        return _empty("No approval routed yet, so no SLA breach.")
+    as_of = data.clock.text
+    if not any(row["overdue_open"] or row["decided_late"] for row in data.sla):
+        return _empty(
+            f"No SLA breach: no approval is open past its due date as of {as_of}, none was decided late."
+        )
+    chart = hbar_chart(
         "sla-breaches",
         "SLA breaches by department",
         [row["department_name"] for row in data.sla],
@@ -408,57 +739,122 @@ def render_html(data: ReportData) -> str:
         ],
         empty="No SLA breach.",
     )
-    overdue = _table(
-        ["Deal", "Name", "Department", "Stage", "Assignee", "Due (UTC)", "Overdue by"],
-        [
-            [
-                row["reference_number"],
-                row["deal_name"],
-                row["department_name"],
-                row["stage_name"],
-                row["assignee"],
-                row["due"],
-                format_hours(row["hours_overdue"]),
-            ]
-            for row in data.overdue
-        ],
-        "No approval is overdue.",
+    intro = _line(
+        f"Approvals open past their due date as of {as_of}, and approvals decided after it, by department; "
+        "after each bar, the breaches of all its open and decided approvals."
     )
-    rejects = _table(
-        ["Kind", "Rule", "Documents", "Still rejected"],
+    overdue = data.overdue
+    if not overdue.rows:
+        listed = _empty(f"No approval is open past its due date as of {as_of}.")
+    else:
+        listed = _table(
+            [
+                "Deal",
+                "Name",
+                "Department",
+                "Stage",
+                "Assignee",
+                "Due (UTC)",
+                ("Overdue by", f"Time from the due date to {as_of}"),
+            ],
+            [
+                [
+                    row["reference_number"],
+                    row["deal_name"],
+                    row["department_name"],
+                    row["stage_name"],
+                    row["assignee"],
+                    format_time(row["due_date"]),
+                    format_hours(row["hours_overdue"]),
+                ]
+                for row in overdue.rows
+            ],
+        )
+    heading = f"<h3>Overdue approvals as of {_e(as_of)} ({format_count(overdue.total)})</h3>"
+    return f"{intro}\n{chart}\n{heading}\n{listed}\n{more_note(overdue, 'overdue approval')}"
+
+
+def _rejected_section(data: ReportData) -> str:
+    documents = data.rejected
+    if not documents.rows:
+        return _empty("No rejected documents.")
+    still = documents.totals[STILL_REJECTED]
+    intro = _line(
+        f"{plural(documents.total, 'document')} rejected, {format_count(still)} still rejected (no replay "
+        "has accepted them); one row per document, still rejected first, with its first reason "
+        "(every reason on hover)."
+    )
+    rows = []
+    for row in documents.rows:
+        reasons, every = reasons_text(row["reasons"])
+        source = row["source_file"] or ""
+        where = f"{Path(source).name}:{row['line_number']}" if source else "-"
+        rows.append(
+            [
+                row["event_id"],
+                row["kind"],
+                (where, source),
+                format_time(row["rejected_at"]),
+                "yes" if row["is_open"] else "no, replayed",
+                (reasons, every),
+            ]
+        )
+    table = _table(
+        [
+            "Document",
+            "Kind",
+            ("File:line", "The landing file and line it came from"),
+            ("Rejected (UTC)", "When a run last rejected it (the run's own time, not a business time)"),
+            ("Still rejected", "No replay has accepted it since"),
+            "Reasons",
+        ],
+        rows,
+    )
+    rules = data.reject_rules
+    by_rule = _table(
+        [
+            "Kind",
+            "Rule",
+            ("Documents", "Documents the rule rejected"),
+            ("Still rejected", "Of those, documents no replay has accepted since"),
+        ],
         [
             [row["kind"], row["rule"], format_count(row["documents"]), format_count(row["open_documents"])]
-            for row in data.reject_rules
+            for row in rules.rows
         ],
-        "No rejected documents.",
     )
+    rules_intro = _line(
+        "A document that fails several rules counts under each, so these add up to more than the documents."
+    )
+    return (
+        f"{intro}\n{table}\n{more_note(documents, 'rejected document')}\n"
+        f"<h3>By rule</h3>\n{rules_intro}\n{by_rule}\n{more_note(rules, 'rule')}"
+    )
+
+
+def render_html(data: ReportData) -> str:
+    """The whole page (pure: data in, text out)."""
     generated = data.generated_at.strftime("%Y-%m-%d %H:%M UTC")
+    count = data.rejected.total
+    rejected_heading = f"Rejected documents ({format_count(count)})" if count else "Rejected documents"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>Deal Desk report - {_e(data.schema)}</title>
 <style>{STYLE}</style></head>
 <body>
 <h1>Deal Desk report</h1>
-<p class="muted">{_e(data.schema)}, generated {_e(generated)}. Times are business times of the events.</p>
-<div class="tiles">{tiles}</div>
+<p class="muted">{_e(data.schema)}, generated {_e(generated)}. Times are business times of the events, in UTC.</p>
+{_tiles(data)}
 <h2>Pipeline by status</h2>
-<p class="muted">Deal value by current status; the number of deals follows each bar.</p>
-{pipeline}
+{_pipeline_section(data)}
 <h2>Approval cycle time</h2>
-<p class="muted">Approved deals by time from submission to approval.</p>
-{cycle}
-{trend}
+{_cycle_section(data)}
 <h2>Bottlenecks</h2>
-<p class="muted">Open approvals per department and assignee, with the median time to decide and the share of
-approvals that missed their due date.</p>
-{bottlenecks}
+{_bottlenecks_section(data)}
 <h2>SLA breaches</h2>
-<p class="muted">Approvals open past their due date, and approvals decided after it, by department.</p>
-{sla}
-<h3>Overdue approvals</h3>
-{overdue}
-<h2>Rejected documents</h2>
-{rejects}
+{_sla_section(data)}
+<h2>{_e(rejected_heading)}</h2>
+{_rejected_section(data)}
 </body></html>
 """
 
