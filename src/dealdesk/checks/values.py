@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
@@ -121,3 +122,21 @@ def whole_number(value: Any) -> int | None:
         return None
     trimmed = text(value)
     return int(trimmed) if trimmed is not None and re.fullmatch(r"[+-]?\d{1,18}", trimmed) else None
+
+
+def read_fields(source: Mapping[str, Any], readers: Mapping[str, Callable[[Any], Any]]) -> dict[str, Any]:
+    """Each named field of ``source`` through its reader."""
+    return {name: read(source.get(name)) for name, read in readers.items()}
+
+
+# The fields a scoping request and a deal share, read alike.
+DEAL_DESCRIPTION = {
+    "sales_channel": enum,
+    "deal_type": enum,
+    "deal_structure": enum,
+    "region": enum,
+    "growth_opportunity_miq": text,
+    "growth_opportunity_client": text,
+    "client_asks": text,
+    "growth_ambition": number,
+}

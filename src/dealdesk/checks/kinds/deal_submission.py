@@ -31,8 +31,8 @@ from dealdesk.checks.columns import (
 )
 from dealdesk.checks.kind import DocumentKind
 from dealdesk.checks.reasons import concat_reasons, failure, gather
-from dealdesk.checks.values import as_date as date_of
 from dealdesk.checks.values import (
+    DEAL_DESCRIPTION,
     category,
     company_name,
     contract_term,
@@ -41,9 +41,11 @@ from dealdesk.checks.values import (
     money,
     obj,
     raw_text,
+    read_fields,
     text,
     whole_number,
 )
+from dealdesk.checks.values import as_date as date_of
 from dealdesk.checks.values import number as number_of
 from dealdesk.config import (
     AGENCY_CHANNELS,
@@ -385,17 +387,10 @@ def submission_body(doc: dict[str, Any], rules: BusinessRules) -> dict[str, Any]
         "deal_row": {
             "deal_name": text(deal.get("deal_name")),
             "email": submitter,
-            "deal_type": enum(deal.get("deal_type")),
-            "sales_channel": enum(deal.get("sales_channel")),
-            "deal_structure": enum(deal.get("deal_structure")),
-            "region": enum(deal.get("region")),
+            **read_fields(deal, DEAL_DESCRIPTION),
             "advertiser_name": advertiser,
             "agency_name": agency,
             "business_summary": text(deal.get("business_summary")),
-            "growth_opportunity_miq": text(deal.get("growth_opportunity_miq")),
-            "growth_opportunity_client": text(deal.get("growth_opportunity_client")),
-            "client_asks": text(deal.get("client_asks")),
-            "growth_ambition": number_of(deal.get("growth_ambition")),
             "term_start_date": start,
             "term_end_date": end,
             "contract_term": term,

@@ -21,8 +21,15 @@ from dealdesk.checks.columns import (
 )
 from dealdesk.checks.kind import DocumentKind
 from dealdesk.checks.reasons import gather
-from dealdesk.checks.values import as_date, contract_term, enum, obj, raw_text, text
-from dealdesk.checks.values import number as number_of
+from dealdesk.checks.values import (
+    DEAL_DESCRIPTION,
+    as_date,
+    contract_term,
+    obj,
+    raw_text,
+    read_fields,
+    text,
+)
 from dealdesk.config import DEAL_STRUCTURES, DEAL_TYPES, REGIONS, SALES_CHANNELS, BusinessRules
 from dealdesk.core import ids
 
@@ -89,19 +96,12 @@ def scoping_row(
         "request_title": text(request.get("request_title")),
         "description": text(request.get("description")),
         "email": (raw_text(doc.get("submitted_by")) or "").strip().lower(),
-        "sales_channel": enum(request.get("sales_channel")),
+        **read_fields(request, DEAL_DESCRIPTION),
         "advertiser_name": text(request.get("advertiser_name")),
         "agency_name": text(request.get("agency_name")),
-        "region": enum(request.get("region")),
-        "deal_type": enum(request.get("deal_type")),
-        "deal_structure": enum(request.get("deal_structure")),
         "contract_term": term,
         "term_start_date": start,
         "term_end_date": end,
-        "growth_opportunity_miq": text(request.get("growth_opportunity_miq")),
-        "growth_ambition": number_of(request.get("growth_ambition")),
-        "growth_opportunity_client": text(request.get("growth_opportunity_client")),
-        "client_asks": text(request.get("client_asks")),
         "status": "pending",
         "converted_deal_id": None,
         "converted_at": None,
