@@ -5,14 +5,19 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import logging
 import os
+import pty
+import re
+import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from dealdesk.cli.main import DEMO_MARKER, main
+from dealdesk.cli.main import DEMO_MARKER, main, progress_shown
 from tests.conftest import REPO
 
 
@@ -259,3 +264,220 @@ def test_each_entry_point_of_the_processing_job_says_so_in_its_help(command: str
         "Each of run, ingest, replay, route, decide and monitor is one run of the same processing job" in page
     )
     assert "ingest, replay, route and decide do not" in page
+
+
+# -- one command line: the options anywhere, --format alike, a help page with examples -------------
+
+GLOBAL_OPTIONS = ["--engine", "--remote", "--catalog", "--schema", "--home", "--profile", "--rules", "-v"]
+PRINTING = {
+    "sql", "tables", "rejects", "ingest", "replay", "sync-users", "route", "decide", "monitor", "run",
+    "backup", "restore", "serving url", "serving sync", "serving rebuild",
+}  # fmt: skip
+
+
+def command_pages() -> dict[str, argparse.ArgumentParser]:
+    """Every command's parser by its words (``tables``, ``serving url``), nested ones too."""
+    from dealdesk.cli.main import build_parser
+
+    found: dict[str, argparse.ArgumentParser] = {}
+
+    def walk(parser: argparse.ArgumentParser, words: list[str]) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, page in action.choices.items():
+                    found[" ".join([*words, name])] = page
+                    walk(page, [*words, name])
+
+    walk(build_parser(), [])
+    return found
+
+
+def chosen(args: argparse.Namespace) -> str:
+    """The command words a parse chose."""
+    return " ".join(w for w in (args.command, getattr(args, "action", None)) if w)
+
+
+def test_every_command_is_walked_including_the_nested_ones():
+    pages = command_pages()
+    assert {"migrate", "tables", "demo", "serving", "serving url", "serving stop", "serving sync"} <= set(
+        pages
+    )
+    assert len(pages) >= 23
+
+
+@pytest.mark.parametrize("words", sorted(command_pages()))
+def test_every_command_help_opens_with_its_summary_and_shows_an_example_of_it(words: str):
+    from dealdesk.cli.main import build_parser
+
+    page = command_pages()[words]
+    text = page.format_help()
+    *parents, name = words.split()
+    above = command_pages()[" ".join(parents)] if parents else build_parser()
+    summary = next(
+        c.help
+        for a in above._actions
+        if isinstance(a, argparse._SubParsersAction)
+        for c in a._choices_actions
+        if c.dest == name
+    )
+    assert " ".join(text.split("\n\n")[1].split()) == " ".join(str(summary).split())
+    assert "\nexamples:\n" in text
+    examples = [
+        shlex.split(line, comments=True)
+        for line in text.split("\nexamples:\n", 1)[1].splitlines()
+        if line.startswith("  dealdesk ")
+    ]
+    assert examples, f"dealdesk {words} --help shows no example"
+    parser = build_parser()
+    # every example parses, and at least one runs this very command (serving: one of its actions)
+    ran = [chosen(parser.parse_args(example[1:])) for example in examples]
+    assert any(f"{path} ".startswith(f"{words} ") for path in ran), ran
+
+
+@pytest.mark.parametrize("words", sorted(command_pages()))
+def test_every_command_takes_the_global_options_after_it(words: str):
+    page = command_pages()[words]
+    options = {o: a for a in page._actions for o in a.option_strings}
+    assert set(GLOBAL_OPTIONS) <= set(options)
+    assert all(options[o].default is argparse.SUPPRESS for o in GLOBAL_OPTIONS)  # never overwrite
+
+
+def test_global_options_after_the_command_parse_as_before_it():
+    from dealdesk.cli.main import build_parser
+
+    options = ["--home", "h", "--engine", "spark", "--catalog", "c", "--schema", "s", "--profile", "p",
+               "--rules", "r.json", "--remote", "sc://h:1", "-v", "--format", "json"]  # fmt: skip
+    before = build_parser().parse_args([*options, "tables"])
+    after = build_parser().parse_args(["tables", *options])
+    mixed = build_parser().parse_args(["--home", "h", "-v", "tables", "--format", "json", "--schema", "s",
+                                       "--engine", "spark", "--catalog", "c", "--profile", "p", "--rules",
+                                       "r.json", "--remote", "sc://h:1"])  # fmt: skip
+    assert vars(before) == vars(after) == vars(mixed)
+    assert (after.home, after.engine, after.verbose, after.format) == ("h", "spark", True, "json")
+    nested = build_parser().parse_args(["serving", "sync", "--home", "h", "-v", "--format", "csv"])
+    assert (nested.action, nested.home, nested.verbose, nested.format) == ("sync", "h", True, "csv")
+    kept = build_parser().parse_args(["--home", "h", "--format", "csv", "-v", "rejects"])
+    assert (kept.home, kept.format, kept.verbose) == ("h", "csv", True)  # no command default over them
+    assert build_parser().parse_args(["tables"]).format == "text"
+
+
+def test_format_is_the_same_option_on_every_command_that_prints():
+    from dealdesk.cli.main import build_parser
+
+    formats = {
+        words: next(a for a in page._actions if "--format" in a.option_strings)
+        for words, page in command_pages().items()
+        if any("--format" in a.option_strings for a in page._actions)
+    }
+    assert set(formats) == PRINTING
+    top = next(a for a in build_parser()._actions if "--format" in a.option_strings)
+    assert {(tuple(a.option_strings), tuple(a.choices), a.help) for a in formats.values()} == {
+        (("--format",), ("text", "json", "csv"), top.help)
+    }
+    assert build_parser().parse_args(["tables", "--format", "table"]).format == "text"  # the old name
+
+
+def test_format_on_a_command_that_prints_no_rows_is_a_usage_error(capsys: pytest.CaptureFixture[str]):
+    with pytest.raises(SystemExit) as ended:
+        main(["--format", "json", "migrate"])
+    assert ended.value.code == 2
+    assert "migrate prints no rows or summaries; it takes no --format" in capsys.readouterr().err
+
+
+def test_global_options_after_the_command_reach_the_lakehouse(migrated_home: Path, tmp_path: Path):
+    """The environment names another home and schema: only the options after the command reach it."""
+    env = {**os.environ, "DEALDESK_HOME": str(tmp_path / "elsewhere"), "DEALDESK_SCHEMA": "other"}
+    result = subprocess.run(
+        [sys.executable, "-m", "dealdesk.cli.main", "tables", "--home", str(migrated_home),
+         "--schema", "cli_test", "--format", "json"],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert {"table": "approval_departments", "rows": 7} in [
+        json.loads(line) for line in result.stdout.splitlines()
+    ]
+    assert not (tmp_path / "elsewhere").exists()
+
+
+# -- progress of a long run -------------------------------------------------------------------------
+
+
+def progress_lines(err: str) -> list[str]:
+    return [line for line in err.splitlines() if re.fullmatch(r"  \S.* \.\.\.|  \w+ done in [\d.]+ s", line)]
+
+
+def test_progress_shows_with_verbose_only_on_stderr(capsys: pytest.CaptureFixture[str]):
+    """The handler the command sets up: shown with -v, not when stderr is no terminal; gone after."""
+    progress = logging.getLogger("dealdesk.progress")
+    with progress_shown(verbose=False):
+        progress.info("landing 3 file(s), 40 lines ...")
+    assert capsys.readouterr() == ("", "")
+    with progress_shown(verbose=True):
+        progress.info("deciding 40 documents ...")
+    assert capsys.readouterr() == ("", "  deciding 40 documents ...\n")
+    assert (progress.handlers, progress.propagate) == ([], True)  # the handler went with the command
+
+
+def test_a_run_shows_its_phases_on_stderr_with_verbose_and_stdout_stays_json(tmp_path: Path):
+    from importlib import resources
+
+    home, landing = tmp_path / "home", tmp_path / "landing"
+    samples = Path(str(resources.files("dealdesk") / "sample_data" / "landing"))
+    shutil.copytree(samples / "day01", landing / "day01")
+    done = dealdesk(
+        home, "run", "--landing", str(landing), "--as-of", "latest-event", "--format", "json", "-v"
+    )
+    assert done.returncode == 0, done.stderr
+    assert [json.loads(line)["job"] for line in done.stdout.splitlines()] == ["run"]
+    shown = progress_lines(done.stderr)
+    assert re.fullmatch(r"  landing 1 file\(s\), \d+ lines \.\.\.", shown[0]), shown
+    assert any(re.fullmatch(r"  deciding \d+ documents \.\.\.", line) for line in shown), shown
+    assert "  writing ..." in shown
+    quiet = dealdesk(home, "route", "--format", "json")  # stderr no terminal, no -v: no progress
+    assert quiet.returncode == 0, quiet.stderr
+    assert progress_lines(quiet.stderr) == [] and json.loads(quiet.stdout)["job"] == "route"
+
+
+def test_a_run_shows_its_phases_when_stderr_is_a_terminal(migrated_home: Path):
+    main_side, terminal = pty.openpty()
+    env = {**os.environ, "DEALDESK_HOME": str(migrated_home), "DEALDESK_SCHEMA": "cli_test"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dealdesk.cli.main", "route", "--format", "json"],
+        stdout=subprocess.PIPE, stderr=terminal, env=env,
+    )  # fmt: skip
+    os.close(terminal)
+    err = b""
+    while True:
+        try:
+            chunk = os.read(main_side, 4096)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        err += chunk
+    out, _ = process.communicate(timeout=300)
+    os.close(main_side)
+    assert process.returncode == 0, err
+    assert "  deciding 0 documents ..." in err.decode().replace("\r\n", "\n").splitlines()
+    assert json.loads(out)["job"] == "route"  # the results alone on stdout
+
+
+def test_the_commands_an_error_suggests_run_as_printed(tmp_path: Path):
+    """Started as a module, the hint names that interpreter with -m, the home and the schema."""
+    home = tmp_path / "home"
+    missing = dealdesk(home, "tables")
+    assert missing.returncode == 1
+    suggested = re.search(r"run '([^']+ migrate)'", missing.stderr)
+    assert suggested, missing.stderr
+    words = shlex.split(suggested[1])
+    assert words[1:3] == ["-m", "dealdesk.cli"] and words[3:] == [
+        "--home",
+        str(home),
+        "--schema",
+        "cli_test",
+        "migrate",
+    ]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEALDESK_")}
+    done = subprocess.run(words, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "applied  020_deals.sql" in done.stdout and (home / "warehouse" / "main" / "cli_test").is_dir()

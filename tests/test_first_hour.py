@@ -4,7 +4,9 @@ errors are one line, the README's quick start works as written, and replay leave
 from __future__ import annotations
 
 import json
+import os
 import re
+import shlex
 import subprocess
 import sys
 import uuid
@@ -13,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from dealdesk.cli.common import program
 from dealdesk.cli.main import DEMO_HOME, DEMO_MARKER, demo_entries, main, prepare_demo_home
 from dealdesk.cli.output import render_runs
 from dealdesk.cli.workflow import stale_clock_hint
@@ -243,6 +246,16 @@ def test_run_summaries_as_json_are_one_object_per_step_per_line():
     assert [json.loads(line) for line in render_runs([INGEST, ROUTE], "json").splitlines()] == [INGEST, ROUTE]
 
 
+def test_run_summaries_as_csv_are_a_header_and_one_record_per_step():
+    import csv
+
+    header, ingest, route = csv.reader(render_runs([INGEST, ROUTE], "csv").splitlines())
+    assert header == list(INGEST)  # every key a column, in the summary's order
+    assert dict(zip(header, ingest, strict=True))["rows_merged"] == json.dumps(INGEST["rows_merged"])
+    assert dict(zip(header, route, strict=True))["seconds"] == ""  # a step without it: empty
+    assert (ingest[header.index("accepted")], route[header.index("job")]) == ("10", "route")
+
+
 # -- 12 and 14. errors as one line; sql runs queries -----------------------------------------------
 
 
@@ -446,3 +459,61 @@ def test_the_clean_recipe_never_deletes_a_lakehouse_folder_itself():
     removals = [line for line in recipe[1].splitlines() if re.search(r"\brm\b", line)]
     assert removals and not any(".dealdesk" in line or "DEMO_HOME" in line for line in removals)
     assert "demo --remove" in recipe[1]
+
+
+# -- the commands the demo prints run as printed ---------------------------------------------------
+
+
+def test_the_program_is_named_as_it_runs_from_the_current_folder(tmp_path: Path, monkeypatch):
+    tools = tmp_path / "tools" / "bin"
+    tools.mkdir(parents=True)
+    script = tools / "dealdesk"
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o755)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing-here"))
+    assert program("tools/bin/dealdesk") == "tools/bin/dealdesk"  # as typed
+    assert program(str(script)) == "tools/bin/dealdesk"  # under the current folder: from here
+    monkeypatch.setenv("PATH", str(tools))
+    assert program(str(script)) == "dealdesk"  # the one the PATH finds
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing-here"))
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert program(str(script)) == str(script)  # outside it: the whole path
+    spaced = tmp_path / "elsewhere" / "my tools" / "dealdesk"
+    assert program(str(spaced)) == "'my tools/dealdesk'"  # quoted for the shell
+    module = program(str(tmp_path / "src" / "dealdesk" / "cli" / "main.py"))
+    assert module.endswith(" -m dealdesk.cli") and "python" in module
+    assert program(str(tmp_path / "bin" / "pytest")) == "dealdesk"  # called from another program
+
+
+def test_the_demo_prints_commands_that_run_as_printed(tmp_path: Path):
+    """Started by a path, as `make demo` starts .venv/bin/dealdesk, the demo names that path and
+    its --home in the commands it prints; they run from the same folder exactly as printed."""
+    started = tmp_path / "bin" / "dealdesk"
+    started.parent.mkdir()
+    started.write_text(
+        f"#!{sys.executable}\nimport sys\nfrom dealdesk.cli.main import main\nsys.exit(main())\n"
+    )
+    started.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEALDESK_")}
+
+    def run(words: list[str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(words, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+
+    built = run(["bin/dealdesk", "--home", "demo-home", "demo"])
+    assert built.returncode == 0, built.stderr
+    look = [line.strip() for line in built.stdout.split("\nLook at it next:\n", 1)[1].splitlines()]
+    stop = [line.strip() for line in built.stdout.splitlines() if line.strip().endswith(" serving stop")]
+    printed = [*look, *stop]
+    assert len(look) == 5 and len(stop) == 1
+    assert all(shlex.split(line)[:3] == ["bin/dealdesk", "--home", "demo-home"] for line in printed), printed
+
+    tables = run(shlex.split(next(line for line in look if line.endswith(" tables"))))
+    assert tables.returncode == 0, tables.stderr
+    counts = dict(line.split() for line in tables.stdout.splitlines()[2:-1])
+    assert int(counts["deals"]) > 0 and int(counts["rejected_documents"]) > 0
+    query = run(shlex.split(next(line for line in look if " sql " in line)))
+    assert query.returncode == 0 and "signed" in query.stdout, query.stderr
+    stopped = run(shlex.split(stop[0]))
+    assert (stopped.returncode, stopped.stdout.strip()) == (0, "serving database stopped"), stopped.stderr

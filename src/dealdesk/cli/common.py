@@ -8,14 +8,19 @@ import this module and it imports none of them: entry point -> commands -> jobs.
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import shlex
+import shutil
 import sys
+import textwrap
+from collections.abc import Sequence
 from pathlib import Path
 
-from dealdesk.cli.output import RUN_FORMATS
+from dealdesk.cli.output import FORMATS
 from dealdesk.errors import ConfigurationError, NoLakehouseError, PathError
 from dealdesk.lakehouse.ddl import LEDGER
-from dealdesk.lakehouse.engine import DEFAULT_CATALOG, DEFAULT_SCHEMA, Target
+from dealdesk.lakehouse.engine import DEFAULT_CATALOG, DEFAULT_SCHEMA, ENGINES, Target
 from dealdesk.lakehouse.gateway import Lakehouse
 from dealdesk.lakehouse.migrations import MigrationRunner
 from dealdesk.pipeline.runs import JobRun
@@ -48,23 +53,165 @@ def target_of(args: argparse.Namespace) -> Target:
     )
 
 
+def program(argv0: str | None = None) -> str:
+    """How to start this program again from the current folder, as the commands we suggest say it.
+
+    ``dealdesk`` when the one on the PATH is the one running; else the path it was started by
+    (relative to the current folder when it lies under it: ``.venv/bin/dealdesk``); for
+    ``python -m dealdesk.cli`` that interpreter with ``-m dealdesk.cli``. Started any other way
+    (the command called from another program), ``dealdesk``.
+    """
+    argv0 = sys.argv[0] if argv0 is None else argv0
+    started = Path(argv0)
+    if started.stem == "dealdesk":
+        return _runnable(argv0, "dealdesk")
+    if started.parent.name == "cli" and started.parent.parent.name == "dealdesk" and started.suffix == ".py":
+        return f"{_runnable(sys.executable, 'python3')} -m dealdesk.cli"
+    return "dealdesk"
+
+
+def _runnable(path: str, name: str) -> str:
+    """``name`` when the PATH finds ``path`` by it; else ``path`` as it runs from the current folder."""
+    found = shutil.which(name)
+    if found and os.path.abspath(found) == os.path.abspath(path):
+        return name
+    if not os.path.isabs(path):
+        shown = path
+    else:
+        relative = os.path.relpath(path)
+        shown = path if relative.startswith("..") else relative
+    if os.sep not in shown:  # a bare name runs from the PATH only: ./dealdesk runs from here
+        shown = os.path.join(os.curdir, shown)
+    return shlex.quote(shown)
+
+
 def command_prefix(target: Target) -> str:
-    """``dealdesk`` with the options that reach this target, for the commands we suggest."""
-    words = ["dealdesk", "--home", str(target.home)]
+    """This program with the options that reach this target, for the commands we suggest."""
+    words = ["--home", str(target.home)]
     if target.catalog != DEFAULT_CATALOG:
         words += ["--catalog", target.catalog]
     if target.schema != DEFAULT_SCHEMA:
         words += ["--schema", target.schema]
-    return " ".join(words)
+    return f"{program()} {shlex.join(words)}"
 
 
-def add_run_format(parser: argparse.ArgumentParser) -> None:
-    """``--format`` of the commands that print job summaries."""
-    parser.add_argument(
-        "--format",
-        choices=RUN_FORMATS,
-        default="text",
-        help="text: one readable line per step (default); json: one JSON object per step per line",
+# -- options and help pages -------------------------------------------------------------------------
+
+GLOBAL_OPTIONS_TITLE = "global options (before or after the command)"
+
+
+def add_global_options(parser: argparse.ArgumentParser, default: object = None) -> argparse._ArgumentGroup:
+    """The options every command takes: on the ``dealdesk`` parser (``default`` None) and, with
+    ``default`` argparse.SUPPRESS, on each command's, so that they may follow the command too
+    without a command's default overwriting a value given before it."""
+    group = parser.add_argument_group(GLOBAL_OPTIONS_TITLE)
+    group.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default=default,
+        help="local (embedded, default), spark (local Apache Spark + Delta Lake: make spark-env), "
+        "remote (a Spark Connect server, see --remote) or databricks (env DEALDESK_ENGINE)",
+    )
+    group.add_argument(
+        "--remote",
+        metavar="sc://HOST:PORT",
+        default=default,
+        help="Spark Connect URL for --engine remote (env SPARK_REMOTE)",
+    )
+    group.add_argument("--catalog", default=default, help="catalog name (env DEALDESK_CATALOG, default main)")
+    group.add_argument(
+        "--schema", default=default, help="schema name (env DEALDESK_SCHEMA, default deal_desk)"
+    )
+    group.add_argument(
+        "--home",
+        default=default,
+        help="local lakehouse folder (env DEALDESK_HOME, default ./.dealdesk; the demo's: ./.dealdesk/demo)",
+    )
+    group.add_argument("--profile", default=default, help="Databricks config profile for --engine databricks")
+    group.add_argument(
+        "--rules", default=default, help="JSON file overriding business rules (env DEALDESK_RULES_FILE)"
+    )
+    group.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=False if default is None else default,
+        help="show progress (on a terminal it shows anyway) and stack traces",
+    )
+    return group
+
+
+def _command_options() -> argparse.ArgumentParser:
+    """The global options as a command's parser takes them (a parent: no help of its own)."""
+    parent = argparse.ArgumentParser(add_help=False)
+    add_global_options(parent, default=argparse.SUPPRESS)
+    return parent
+
+
+COMMAND_OPTIONS = _command_options()
+FORMAT_HELP = (
+    "text (default): for reading, aligned columns or one line per step; json: one JSON object per "
+    "line; csv: a header, then one record per line"
+)
+
+
+def _format_name(text: str) -> str:
+    return "text" if text == "table" else text  # the name text had before: scripts may still say it
+
+
+def add_format(parser: argparse._ActionsContainer, before_command: bool = False) -> None:
+    """``--format``, the same on every command that prints rows or summaries, given before the
+    command or after it: the ``dealdesk`` parser holds the default, a command's copy none (so that
+    it never overwrites a value given before the command) and marks the command as one that prints."""
+    default = FORMATS[0] if before_command else argparse.SUPPRESS
+    parser.add_argument("--format", type=_format_name, choices=FORMATS, default=default, help=FORMAT_HELP)
+    if not before_command:
+        parser.set_defaults(prints=True)
+
+
+class HelpPage(argparse.RawDescriptionHelpFormatter):
+    """A command's help page: the description and examples as written, and a usage line without
+    the global options (their own section lists them)."""
+
+    def add_usage(
+        self,
+        usage: str | None,
+        actions: Sequence[argparse.Action],
+        groups: Sequence[argparse._MutuallyExclusiveGroup],
+        prefix: str | None = None,
+    ) -> None:
+        own = [action for action in actions if action not in COMMAND_OPTIONS._actions]
+        super().add_usage(usage, own, groups, prefix)
+
+
+def _fill(text: str) -> str:
+    """Paragraphs wrapped for the help page, words kept whole (the page shows them as they are)."""
+    return "\n\n".join(
+        textwrap.fill(" ".join(p.split()), 88, break_long_words=False, break_on_hyphens=False)
+        for p in text.split("\n\n")
+    )
+
+
+def add_command(
+    commands: argparse._SubParsersAction,
+    name: str,
+    summary: str,
+    examples: Sequence[str],
+    *,
+    notes: str = "",
+    description: str = "",
+) -> argparse.ArgumentParser:
+    """A command's parser: its help page opens with its one-line summary (then ``description``, when
+    given), ends with ``notes`` and its examples (``dealdesk ...   # what it does``), and takes the
+    global options after the command too."""
+    epilog = "examples:\n" + "\n".join(f"  {example}" for example in examples)
+    return commands.add_parser(
+        name,
+        help=summary,
+        description=_fill(f"{summary}\n\n{description}" if description else summary),
+        epilog=f"{_fill(notes)}\n\n{epilog}" if notes else epilog,
+        formatter_class=HelpPage,
+        parents=[COMMAND_OPTIONS],
     )
 
 

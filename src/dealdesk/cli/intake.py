@@ -14,13 +14,14 @@ from pyspark.sql import functions as F
 
 from dealdesk.cli.common import (
     ONE_JOB,
-    add_run_format,
+    add_command,
+    add_format,
     landing_folder,
     open_to_read,
     open_to_write,
     unreadable_files_status,
 )
-from dealdesk.cli.output import FORMATS, render, render_runs
+from dealdesk.cli.output import TEXT, render, render_runs
 from dealdesk.config import load_rules
 from dealdesk.errors import DealDeskError
 from dealdesk.pipeline.directory import sync_users
@@ -60,12 +61,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_rejects(args: argparse.Namespace) -> int:
-    rejected = open_to_read(args).read("rejected_documents")
+    lakehouse = open_to_read(args)
+    rejected = lakehouse.read("rejected_documents")
     if not args.all:
         rejected = rejected.filter(F.col("replayed_at").isNull())
     if args.since:
         rejected = rejected.filter(F.col("rejected_at") >= F.lit(parse_since(args.since)))
-    rows = rejected.orderBy("rejected_at", "source_file", "line_number").collect()
+    rows = lakehouse.rows(rejected.orderBy("rejected_at", "source_file", "line_number"))
     columns = ["event_id", "kind", "source", "rejected_at", "replayed_at", "reasons"]
     table = [
         (
@@ -74,7 +76,7 @@ def cmd_rejects(args: argparse.Namespace) -> int:
             f"{Path(r['source_file']).name}:{r['line_number']}" if r["source_file"] else None,
             r["rejected_at"],
             r["replayed_at"],
-            describe_reasons(r["reasons"]) if args.format == "table" else json.loads(r["reasons"]),
+            describe_reasons(r["reasons"]) if args.format in TEXT else json.loads(r["reasons"]),
         )
         for r in rows
     ]
@@ -99,33 +101,60 @@ def cmd_sync_users(args: argparse.Namespace) -> int:
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     """Register the intake subcommands on the ``dealdesk`` parser."""
-    ingest = commands.add_parser(
-        "ingest", help="take new files: keep every line, validate, MERGE, reject with reasons", epilog=ONE_JOB
+    ingest = add_command(
+        commands,
+        "ingest",
+        "take new files: keep every line, validate, MERGE, reject with reasons",
+        ["dealdesk ingest --landing landing", "dealdesk ingest --landing landing --format json"],
+        notes=ONE_JOB,
     )
     ingest.add_argument("--landing", required=True, help="folder of JSON Lines files from the app")
-    add_run_format(ingest)
+    add_format(ingest)
     ingest.set_defaults(func=cmd_ingest)
 
-    rejects = commands.add_parser("rejects", help="rejected documents and why")
+    rejects = add_command(
+        commands,
+        "rejects",
+        "rejected documents and why",
+        [
+            "dealdesk rejects                                   # those no replay has accepted",
+            "dealdesk rejects --since 2026-03-01 --format csv",
+            "dealdesk rejects --all --format json               # with the reasons as JSON",
+        ],
+    )
     rejects.add_argument("--since", help="only those rejected at or after this date or time (UTC)")
     rejects.add_argument("--all", action="store_true", help="include documents a replay has accepted")
-    rejects.add_argument("--format", choices=FORMATS, default="table")
+    add_format(rejects)
     rejects.set_defaults(func=cmd_rejects)
 
-    again = commands.add_parser(
-        "replay", help="re-process rejects once the data they lacked arrived", epilog=ONE_JOB
+    again = add_command(
+        commands,
+        "replay",
+        "re-process rejects once the data they lacked arrived",
+        [
+            "dealdesk rejects                                        # their event_id first",
+            "dealdesk replay 6513270e-269e-0d37-f2a7-4de452e6b438   # one of them, once its data arrived",
+            "dealdesk replay 6513270e-269e-0d37-f2a7-4de452e6b438 d23f0824-128b-2f33-0c5c-7fd0a6a3a450 --format json",
+        ],
+        notes=ONE_JOB,
     )
     again.add_argument("event_ids", nargs="+", metavar="EVENT_ID", help="event ids from `dealdesk rejects`")
-    add_run_format(again)
+    add_format(again)
     again.set_defaults(func=cmd_replay)
 
-    sync = commands.add_parser(
-        "sync-users", help="merge users from the Databricks workspace directory (groups give the role)"
+    sync = add_command(
+        commands,
+        "sync-users",
+        "merge users from the Databricks workspace directory (groups give the role)",
+        [
+            "dealdesk sync-users --engine databricks --profile DEFAULT",
+            "dealdesk sync-users --group-prefix acme-dealdesk- --format json",
+        ],
     )
     sync.add_argument(
         "--group-prefix",
         default="dealdesk-",
         help="prefix of the groups that carry roles (default dealdesk-)",
     )
-    add_run_format(sync)
+    add_format(sync)
     sync.set_defaults(func=cmd_sync_users)

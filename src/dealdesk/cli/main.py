@@ -8,20 +8,25 @@ import json
 import logging
 import os
 import re
+import shlex
 import shutil
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from dealdesk import __version__
 from dealdesk.cli.common import (
+    add_command,
+    add_format,
+    add_global_options,
     check_folder,
     describe_engine_error,
     one_line,
     open_lakehouse,
     open_to_read,
+    program,
     target_of,
 )
 from dealdesk.cli.intake import add_commands as add_intake_commands
@@ -33,7 +38,7 @@ from dealdesk.cli.workflow import run_demo_days, status_summary
 from dealdesk.config import load_rules
 from dealdesk.errors import DealDeskError, DemoError, QueryError
 from dealdesk.lakehouse.ddl import parse_parameters
-from dealdesk.lakehouse.engine import ENGINES, Target
+from dealdesk.lakehouse.engine import Target
 from dealdesk.lakehouse.gateway import Lakehouse
 from dealdesk.lakehouse.migrations import MigrationRunner
 from dealdesk.lakehouse.postgres import LocalServer
@@ -117,7 +122,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
     lakehouse.use_schema()
     try:
         df = lakehouse.sql(args.query)
-        rows = df.collect()
+        rows = lakehouse.rows(df)
     except Exception as exc:
         described = describe_engine_error(exc, args.query)
         if described is None:
@@ -208,17 +213,22 @@ def prepare_demo_home(target: Target, rebuild: bool, shown: str) -> None:
 
 
 def next_commands(args: argparse.Namespace, shown: str, engine: str = "local") -> list[str]:
-    """The commands to look at the demo lakehouse, with the options that reach it."""
-    prefix = "dealdesk" + ("" if engine == "local" else f" --engine {engine}") + f" --home {shown}"
+    """The commands to look at the demo lakehouse, as they run from here: this program as it was
+    started, and the options that reach the demo (its --home unless a bare command reaches it)."""
+    words = [] if engine == "local" else ["--engine", engine]
+    if os.path.abspath(shown) != os.path.abspath(Target.from_options().home):
+        words += ["--home", shown]
     for option in ("catalog", "schema"):
-        if getattr(args, option):
-            prefix += f" --{option} {getattr(args, option)}"
+        if getattr(args, option, None):
+            words += [f"--{option}", getattr(args, option)]
+    prefix = " ".join([program(), *map(shlex.quote, words)])
     return [
         f"{prefix} tables",
         f'{prefix} sql "SELECT status, count(*) AS deals FROM deals GROUP BY status"',
         f"{prefix} rejects",
         f"{prefix} report",
         f"{prefix} serving url",
+        f"{prefix} serving stop",
     ]
 
 
@@ -261,12 +271,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(status_summary(lakehouse))
     print(f"\nReport: {write_report(lakehouse, target.home / 'report.html')}")
     url = server.url(database=database_of(lakehouse))
-    print(f"\nThe app's serving database (PostgreSQL, schema app; stop it with `serving stop`):\n  {url}")
+    *look, stop = next_commands(args, shown, target.engine)
+    print(
+        "\nThe app's serving database (PostgreSQL, schema app): its URL, a query, the command that stops it"
+    )
+    print(f"  {url}")
     print(
         f'  psql "{url}" -c "SET dealdesk.user_email = \'admin@example.com\'" -c "SELECT reference_number, status FROM app.deals"'
     )
+    print(f"  {stop}")
     print("\nLook at it next:")
-    for command in next_commands(args, shown, target.engine):
+    for command in look:
         print(f"  {command}")
     return 0
 
@@ -295,30 +310,26 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="dealdesk", description="Deal Desk lakehouse: Delta tables and jobs for deal approvals."
+        prog="dealdesk",
+        description="Deal Desk lakehouse: Delta tables and jobs for deal approvals.",
+        epilog="examples:\n  dealdesk --home .dealdesk/demo tables --format json\n"
+        "  dealdesk tables --help   # a command's options and examples",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"dealdesk {__version__}")
-    parser.add_argument(
-        "--engine",
-        choices=ENGINES,
-        help="local (embedded, default), spark (local Apache Spark + Delta Lake: make spark-env), "
-        "remote (a Spark Connect server, see --remote) or databricks (env DEALDESK_ENGINE)",
-    )
-    parser.add_argument(
-        "--remote", metavar="sc://HOST:PORT", help="Spark Connect URL for --engine remote (env SPARK_REMOTE)"
-    )
-    parser.add_argument("--catalog", help="catalog name (env DEALDESK_CATALOG, default main)")
-    parser.add_argument("--schema", help="schema name (env DEALDESK_SCHEMA, default deal_desk)")
-    parser.add_argument(
-        "--home",
-        help="local lakehouse folder (env DEALDESK_HOME, default ./.dealdesk; the demo's: ./.dealdesk/demo)",
-    )
-    parser.add_argument("--profile", help="Databricks config profile for --engine databricks")
-    parser.add_argument("--rules", help="JSON file overriding business rules (env DEALDESK_RULES_FILE)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress and show stack traces")
+    add_format(add_global_options(parser), before_command=True)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    migrate = commands.add_parser("migrate", help="apply pending DDL (safe to re-run)")
+    migrate = add_command(
+        commands,
+        "migrate",
+        "apply pending DDL (safe to re-run)",
+        [
+            "dealdesk migrate                                # the lakehouse in ./.dealdesk",
+            "dealdesk migrate --engine databricks --profile DEFAULT --catalog my_catalog "
+            "--schema deal_desk_dev --param admins_group=dealdesk-admins",
+        ],
+    )
     migrate.add_argument(
         "--param",
         action="append",
@@ -328,25 +339,46 @@ def build_parser() -> argparse.ArgumentParser:
     )
     migrate.set_defaults(func=cmd_migrate)
 
-    sql = commands.add_parser(
-        "sql", help="run Spark SQL against the lakehouse; refuses statements that drop, truncate or delete"
+    sql = add_command(
+        commands,
+        "sql",
+        "run Spark SQL against the lakehouse; refuses statements that drop, truncate or delete",
+        [
+            'dealdesk sql "SELECT status, count(*) AS deals FROM deals GROUP BY status"',
+            'dealdesk sql "SELECT * FROM deals" --format json     # one object per line',
+            'dealdesk sql "SELECT * FROM rejects_summary" --home .dealdesk/demo --format csv',
+        ],
     )
     sql.add_argument("query", help="the SQL text; unqualified names resolve to the lakehouse schema")
-    sql.add_argument(
-        "--format", choices=FORMATS, default="table", help="table, json (one object per line) or csv"
-    )
+    add_format(sql)
     sql.set_defaults(func=cmd_sql)
 
-    tables = commands.add_parser("tables", help="tables and row counts")
-    tables.add_argument("--format", choices=FORMATS, default="table")
+    tables = add_command(
+        commands,
+        "tables",
+        "tables and row counts",
+        ["dealdesk tables", "dealdesk tables --home .dealdesk/demo --format json"],
+    )
+    add_format(tables)
     tables.set_defaults(func=cmd_tables)
 
-    report = commands.add_parser("report", help="HTML report with charts: <home>/report.html")
+    report = add_command(
+        commands,
+        "report",
+        "HTML report with charts: <home>/report.html",
+        ["dealdesk --home .dealdesk/demo report", "dealdesk report --out deals-report.html"],
+    )
     report.add_argument("--out", metavar="FILE.html", help="where to write it (default: <home>/report.html)")
     report.set_defaults(func=cmd_report)
 
-    generate = commands.add_parser(
-        "generate", help="write synthetic landing files: realistic volumes and mixes, reproducible"
+    generate = add_command(
+        commands,
+        "generate",
+        "write synthetic landing files: realistic volumes and mixes, reproducible",
+        [
+            "dealdesk generate --years 1 --out backlog           # a year of files, then: run --landing backlog",
+            "dealdesk generate --years 0.25 --deals-per-month 5000 --invalid-share 0.1 --seed 11 --out busy",
+        ],
     )
     generate.add_argument("--years", type=float, required=True, help="years of deals to generate")
     generate.add_argument("--out", required=True, help="folder for the files (one per day, in YYYY/MM)")
@@ -364,8 +396,15 @@ def build_parser() -> argparse.ArgumentParser:
     add_recovery_commands(commands)
     add_serving_commands(commands)
 
-    demo = commands.add_parser(
-        "demo", help=f"build a local lakehouse with sample data (in ./{DEMO_HOME.as_posix()} unless --home)"
+    demo = add_command(
+        commands,
+        "demo",
+        f"build a local lakehouse with sample data (in ./{DEMO_HOME.as_posix()} unless --home)",
+        [
+            "dealdesk demo                                   # in ./.dealdesk/demo",
+            "dealdesk demo --home .dealdesk/demo --rebuild   # build it again (what make demo runs)",
+            "dealdesk demo --remove",
+        ],
     )
     demo.add_argument(
         "--rebuild",
@@ -378,9 +417,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="delete the demo lakehouse: only what the demo created, and its serving database",
     )
     demo.set_defaults(func=cmd_demo)
-    for choice in commands._choices_actions:  # each command's --help opens with its one-line summary
-        page = commands.choices[choice.dest]
-        page.description = page.description or choice.help
     return parser
 
 
@@ -419,11 +455,52 @@ def _stdout_to_devnull() -> None:
         os.close(devnull)
 
 
+PROGRESS = logging.getLogger("dealdesk.progress")  # the jobs' line per phase (pipeline.job)
+
+
+class _ToStderr(logging.Handler):
+    """Each record as an indented line on the stderr of the moment, flushed."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            print(f"  {self.format(record)}", file=sys.stderr, flush=True)
+        except Exception:
+            self.handleError(record)
+
+
+def _is_terminal(stream: object) -> bool:
+    try:
+        return bool(stream.isatty())  # type: ignore[attr-defined]
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+@contextlib.contextmanager
+def progress_shown(verbose: bool) -> Iterator[None]:
+    """Progress lines on stderr while a command runs, when stderr is a terminal or with -v; never
+    on stdout, where the results go (--format json stays JSON)."""
+    handler, saved = _ToStderr(), (PROGRESS.level, PROGRESS.propagate)
+    shown = verbose or _is_terminal(sys.stderr)
+    PROGRESS.setLevel(logging.INFO if shown else logging.WARNING)
+    PROGRESS.propagate = False  # once, here: not again through the -v log
+    PROGRESS.addHandler(handler)
+    try:
+        yield
+    finally:
+        PROGRESS.removeHandler(handler)
+        PROGRESS.setLevel(saved[0])
+        PROGRESS.propagate = saved[1]
+
+
 def _run(argv: Sequence[str] | None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.format != FORMATS[0] and not getattr(args, "prints", False):
+        parser.error(f"--format: {args.command} prints no rows or summaries; it takes no --format")
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     try:
-        return args.func(args)
+        with progress_shown(args.verbose):
+            return args.func(args)
     except DealDeskError as exc:
         if args.verbose:
             traceback.print_exc()

@@ -11,8 +11,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-FORMATS = ("table", "json", "csv")
-RUN_FORMATS = ("text", "json")
+FORMATS = ("text", "json", "csv")  # every command's --format: text (for reading) first, the default
+TEXT = ("text", "table")  # what render calls an aligned table, by either name
 
 
 def _plain(value: Any) -> Any:
@@ -63,11 +63,11 @@ def _csv_lines(rows: Sequence[Sequence[str]]) -> list[str]:
     return lines
 
 
-def render(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str = "table") -> str:
+def render(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str = "text") -> str:
     """Query results as text, without a final newline.
 
-    - ``table`` (for a terminal): aligned columns, then the row count. Every control character of
-      a name or a value (C0, DEL and C1: ESC, CR, LF, TAB, NUL, CSI ...) is shown as a visible
+    - ``text`` (also called ``table``; for a terminal): aligned columns, then the row count. Every
+      control character of a name or a value (C0, DEL and C1: ESC, CR, LF, TAB, NUL, CSI ...) is shown as a visible
       escape (``\\x1b``, ``\\r``, ``\\n``, ``\\t``), so a cell can never move the cursor, recolour the
       terminal or break its row across lines.
     - ``json``: one JSON object per row per line; ``json.dumps`` escapes every control character
@@ -81,7 +81,7 @@ def render(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str = "ta
         return "\n".join(json.dumps(dict(zip(columns, map(_plain, row), strict=True))) for row in rows)
     if fmt == "csv":
         return "\n".join(_csv_lines([list(columns), *([_cell(v) for v in row] for row in rows)]))
-    if fmt != "table":
+    if fmt not in TEXT:
         raise ValueError(f"format '{fmt}' is not one of {', '.join(FORMATS)}")
     columns = [visible(c) for c in columns]  # the table is for a terminal
     cells = [[visible(_cell(v)) for v in row] for row in rows]
@@ -129,9 +129,13 @@ def describe_run(summary: Mapping[str, Any]) -> str:
 
 
 def render_runs(summaries: Sequence[Mapping[str, Any]], fmt: str = "text") -> str:
-    """Job summaries: one readable line per step (text), or one JSON object per step per line (json)."""
+    """Job summaries: one readable line per step (text), one JSON object per step per line (json),
+    or a header and one record per step (csv: every key a column, nested counts as JSON)."""
     if fmt == "json":
         return "\n".join(json.dumps(_plain(dict(summary))) for summary in summaries)
-    if fmt != "text":
-        raise ValueError(f"format '{fmt}' is not one of {', '.join(RUN_FORMATS)}")
+    if fmt == "csv":
+        columns = list(dict.fromkeys(key for summary in summaries for key in summary))
+        return render(columns, [[summary.get(c) for c in columns] for summary in summaries], "csv")
+    if fmt not in TEXT:
+        raise ValueError(f"format '{fmt}' is not one of {', '.join(FORMATS)}")
     return "\n".join(describe_run(summary) for summary in summaries)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 
-from dealdesk.cli.common import open_to_read
-from dealdesk.cli.output import render
+from dealdesk.cli.common import add_command, add_format, open_to_read
+from dealdesk.cli.output import TEXT, render
 from dealdesk.config import BACKUP_KEEP
 from dealdesk.errors import RecoveryError
 from dealdesk.operations.maintenance import maintain
@@ -24,14 +23,19 @@ RESTORE_COLUMNS = [
 ]
 
 
+def _print_records(records: list[dict], fmt: str) -> None:
+    """Records as json (one object per line) or csv (a header, one record per line)."""
+    text = render(list(records[0]) if records else [], [list(r.values()) for r in records], fmt)
+    if text:
+        print(text)
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
     recovery = Recovery(open_to_read(args))
     report = recovery.backup(keep=args.keep)
-    if args.format == "json":
-        for row in report.rows:
-            print(
-                json.dumps({**row, "backed_up_at": row["backed_up_at"].isoformat(), "pruned": report.pruned})
-            )
+    if args.format not in TEXT:  # one record per table, the pruned restore points on each
+        records = [{**row, "pruned": report.pruned} for row in report.rows]
+        _print_records(records, args.format)
         return 0
     print(
         render(
@@ -65,9 +69,10 @@ def cmd_restore(args: argparse.Namespace) -> int:
     recovery = Recovery(open_to_read(args))
     report = recovery.restore(request, args.table, include_audit=args.include_audit, dry_run=args.dry_run)
     rows = report.rows()
-    if args.format == "json":
-        for row in rows:
-            print(json.dumps({**row, "restore_id": report.restore_id, "dry_run": report.dry_run}))
+    if args.format not in TEXT:
+        _print_records(
+            [{**row, "restore_id": report.restore_id, "dry_run": report.dry_run} for row in rows], args.format
+        )
         return 0
     print(render(RESTORE_COLUMNS, [[row[c] for c in RESTORE_COLUMNS] for row in rows]))
     changed = sum(1 for p in report.plans if p.changes)
@@ -89,20 +94,32 @@ def cmd_maintain(args: argparse.Namespace) -> int:
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
-    """Register ``backup`` and ``restore`` on the ``dealdesk`` parser."""
-    backup = commands.add_parser("backup", help="a restore point: every table at one recorded version")
+    """Register ``backup``, ``restore`` and ``maintain`` on the ``dealdesk`` parser."""
+    backup = add_command(
+        commands,
+        "backup",
+        "a restore point: every table at one recorded version",
+        ["dealdesk backup", "dealdesk backup --keep 14 --format json"],
+    )
     backup.add_argument(
         "--keep",
         type=int,
         default=BACKUP_KEEP,
         help=f"restore points to keep; older ones recorded by backup are pruned (default {BACKUP_KEEP})",
     )
-    backup.add_argument("--format", choices=("text", "json"), default="text")
+    add_format(backup)
     backup.set_defaults(func=cmd_backup)
 
-    restore = commands.add_parser(
+    restore = add_command(
+        commands,
         "restore",
-        help="put a table, or every table, back to a version, a time or a backup (default: latest backup)",
+        "put a table, or every table, back to a version, a time or a backup (default: latest backup)",
+        [
+            "dealdesk restore --dry-run                                    # what the latest backup would change",
+            "dealdesk restore --table deals --version 41",
+            "dealdesk restore --timestamp 2026-03-10T08:00:00Z --include-audit --dry-run --format json",
+            "dealdesk restore --backup latest --include-audit",
+        ],
     )
     restore.add_argument("--table", help="restore this table only (default: every table)")
     restore.add_argument("--version", help="a Delta version of --table")
@@ -114,12 +131,14 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         help="allow restoring the append-only audit tables (approval_actions, deal_status_history, ...)",
     )
     restore.add_argument("--dry-run", action="store_true", help="show what would change, change nothing")
-    restore.add_argument("--format", choices=("text", "json"), default="text")
+    add_format(restore)
     restore.set_defaults(func=cmd_restore)
 
-    maintain_ = commands.add_parser(
+    maintain_ = add_command(
+        commands,
         "maintain",
-        help="OPTIMIZE and VACUUM (Spark and Databricks)",
+        "OPTIMIZE and VACUUM (Spark and Databricks)",
+        ["dealdesk --engine spark maintain", "dealdesk maintain --engine databricks --table deals"],
     )
     maintain_.add_argument("--table", help="this table only (default: every table)")
     maintain_.set_defaults(func=cmd_maintain)

@@ -3,20 +3,36 @@
 from __future__ import annotations
 
 import argparse
-import json
 
-from dealdesk.cli.common import open_to_read, target_of
+from dealdesk.cli.common import add_command, add_format, open_to_read, target_of
+from dealdesk.cli.output import TEXT, render
 from dealdesk.errors import DealDeskError
 from dealdesk.lakehouse.postgres import LocalServer
 from dealdesk.pipeline import read_models
 from dealdesk.pipeline.journal import utc_now
 from dealdesk.pipeline.serve import SyncReport, database_of, open_serving, sync
 
-EXAMPLES = """examples:
-  dealdesk --home .dealdesk/demo serving url        # start the home's PostgreSQL, print the app's URL
-  psql "$(dealdesk --home .dealdesk/demo serving url)" -c "SET dealdesk.user_email = 'admin@example.com'" \\
-       -c "SELECT reference_number, status FROM app.deals"
-  dealdesk --home .dealdesk/demo serving stop"""
+URL_EXAMPLES = [
+    "dealdesk --home .dealdesk/demo serving url        # start the home's PostgreSQL, print the app's URL",
+    """psql "$(dealdesk --home .dealdesk/demo serving url)" -c "SET dealdesk.user_email = 'admin@example.com'" \\""",
+    '     -c "SELECT reference_number, status FROM app.deals"',
+]
+ACTIONS = {  # each action of serving: its one-line summary and examples
+    "url": (
+        "start the home's serving database (made the first time), bring it up to date, "
+        "print the app's connection URL",
+        [*URL_EXAMPLES, "dealdesk serving url --format json"],
+    ),
+    "stop": ("stop the home's serving database", ["dealdesk --home .dealdesk/demo serving stop"]),
+    "sync": (
+        "bring the serving database up to date now",
+        ["dealdesk serving sync", "dealdesk serving sync --format json"],
+    ),
+    "rebuild": (
+        "write the app's read models whole from the tables (a lakehouse older than them), then sync",
+        ["dealdesk serving rebuild --home .dealdesk/demo"],
+    ),
+}
 
 
 def _described(report: SyncReport) -> str:
@@ -41,31 +57,31 @@ def cmd_serving(args: argparse.Namespace) -> int:
     server = open_serving(lakehouse)
     owner = server.url("postgres", database=database_of(lakehouse))
     report = sync(lakehouse, owner)
+    url = server.url(database=database_of(lakehouse))
     if args.action == "url":
-        print(server.url(database=database_of(lakehouse)))
-        return 0
-    if args.format == "json":
-        print(json.dumps({"rows": report.rows, "url": server.url(database=database_of(lakehouse))}))
-    else:
+        print(url if args.format in TEXT else render(["url"], [[url]], args.format))
+    elif args.format in TEXT:
         print(_described(report))
+    else:
+        print(render(["rows", "url"], [[report.rows, url]], args.format))
     return 0
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
-    """Register ``serving`` on the ``dealdesk`` parser."""
-    serving = commands.add_parser(
+    """Register ``serving`` and its actions (``serving url``, ...) on the ``dealdesk`` parser."""
+    serving = add_command(
+        commands,
         "serving",
-        help="the app's serving database (a local PostgreSQL for the home): url, stop, sync, rebuild",
+        "the app's serving database (a local PostgreSQL for the home): url, stop, sync, rebuild",
+        [*URL_EXAMPLES, "dealdesk --home .dealdesk/demo serving stop"],
         description=(
             "The app's read models in a real PostgreSQL (schema app: deals, approval_queue, deal_history, "
-            "document_outcomes, people), kept up to date by every run once the home has one. "
-            "url: start it (made the first time), bring it up to date, print the app's connection URL; "
-            "stop: stop it; sync: bring it up to date now; rebuild: write the read models whole from the "
-            "tables (a lakehouse older than them), then sync."
+            "document_outcomes, people), kept up to date by every run once the home has one."
         ),
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    serving.add_argument("action", choices=("url", "stop", "sync", "rebuild"))
-    serving.add_argument("--format", choices=("text", "json"), default="text")
     serving.set_defaults(func=cmd_serving)
+    actions = serving.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for name, (summary, examples) in ACTIONS.items():
+        action = add_command(actions, name, summary, examples)
+        if name != "stop":
+            add_format(action)

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from dealdesk.cli.common import (
     ONE_JOB,
-    add_run_format,
+    add_command,
+    add_format,
     landing_folder,
     open_to_read,
     open_to_write,
@@ -137,37 +138,58 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     as_of_help = (
         f"business 'now' for monitoring: ISO-8601 time, or '{LATEST_EVENT}' (default: the current time)"
     )
-    route = commands.add_parser(
-        "route", help="apply documents still pending (a run cut short before its journal)", epilog=ONE_JOB
+    route = add_command(
+        commands,
+        "route",
+        "apply documents still pending (a run cut short before its journal)",
+        ["dealdesk route", "dealdesk route --home .dealdesk/demo --format json"],
+        notes=ONE_JOB,
     )
-    add_run_format(route)
+    add_format(route)
     route.set_defaults(func=cmd_route)
-    decide = commands.add_parser(
+    decide = add_command(
+        commands,
         "decide",
-        help="the same as route: kept for the deployed jobs and scripts that name the old steps",
-        epilog=ONE_JOB,
+        "the same as route: kept for the deployed jobs and scripts that name the old steps",
+        ["dealdesk decide", "dealdesk decide --format json"],
+        notes=ONE_JOB,
     )
-    add_run_format(decide)
+    add_format(decide)
     decide.set_defaults(func=cmd_decide)
-    monitor = commands.add_parser(
+    monitor = add_command(
+        commands,
         "monitor",
-        help="let drafts expire and approvals escalate as of a time; flow_intelligence",
-        epilog=ONE_JOB,
+        "let drafts expire and approvals escalate as of a time; flow_intelligence",
+        [
+            "dealdesk monitor                                  # as of now",
+            "dealdesk monitor --as-of latest-event             # as of the latest business time landed",
+            "dealdesk monitor --as-of 2026-03-10T12:00:00Z --format json",
+        ],
+        notes=ONE_JOB,
     )
     monitor.add_argument("--as-of", help=as_of_help)
-    add_run_format(monitor)
+    add_format(monitor)
     monitor.set_defaults(func=cmd_monitor)
-    run = commands.add_parser(
+    run = add_command(
+        commands,
         "run",
-        help="take new files and apply every document in order: what the scheduled job runs",
-        epilog=ONE_JOB,
+        "take new files and apply every document in order: what the scheduled job runs",
+        [
+            "dealdesk run --landing landing",
+            "dealdesk run --landing backlog --as-of latest-event -v    # a backlog: progress on stderr",
+            "dealdesk run --landing landing --format json",
+        ],
+        notes=ONE_JOB,
     )
     run.add_argument("--landing", required=True, help="folder of JSON Lines files from the app")
     run.add_argument("--as-of", help=as_of_help)
-    add_run_format(run)
+    add_format(run)
     run.set_defaults(func=cmd_run)
-    preview = commands.add_parser(
-        "preview", help="departments, approval level and likely assignees, before submitting"
+    preview = add_command(
+        commands,
+        "preview",
+        "departments, approval level and likely assignees, before submitting",
+        ["dealdesk preview submission.json", "dealdesk preview submissions.jsonl   # every submission in it"],
     )
     preview.add_argument(
         "file", help="a deal_submission document (JSON), or a JSON Lines file: every submission in it"
@@ -196,11 +218,13 @@ def run_demo_days(lakehouse: Lakehouse, home: Path, rules: BusinessRules) -> Non
 
 
 def status_summary(lakehouse: Lakehouse) -> str:
-    rows = lakehouse.sql(
-        f"SELECT status, count(*) AS deals, round(sum(deal_value), 2) AS deal_value, "
-        f"sum(CASE WHEN flow_intelligence = 'needs_attention' THEN 1 ELSE 0 END) AS needs_attention "
-        f"FROM {lakehouse.table_name('deals')} GROUP BY status ORDER BY status"
-    ).collect()
+    rows = lakehouse.rows(
+        lakehouse.sql(
+            f"SELECT status, count(*) AS deals, round(sum(deal_value), 2) AS deal_value, "
+            f"sum(CASE WHEN flow_intelligence = 'needs_attention' THEN 1 ELSE 0 END) AS needs_attention "
+            f"FROM {lakehouse.table_name('deals')} GROUP BY status ORDER BY status"
+        )
+    )
     return render(["status", "deals", "deal_value", "needs_attention"], [tuple(r) for r in rows])
 
 

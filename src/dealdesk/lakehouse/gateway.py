@@ -18,7 +18,7 @@ from datetime import UTC
 from typing import Any, ClassVar
 
 import pyarrow as pa
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
 from dealdesk.lakehouse import table_types
@@ -110,6 +110,12 @@ class Lakehouse:
             "query %d: collect %d rows in %.2fs", self.queries, len(rows), time.perf_counter() - started
         )
         return rows
+
+    def rows(self, df: DataFrame) -> list[Row]:
+        """The rows of ``df`` as the engine's Row objects (positional, duplicate names kept, values
+        as the engine's client types): one engine query. For output shown as it comes."""
+        self.queries += 1
+        return df.collect()
 
     def frame(
         self, table: str, rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None

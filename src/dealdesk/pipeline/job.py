@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -44,6 +43,8 @@ from dealdesk.pipeline.state import read_snapshot
 from dealdesk.pipeline.write import write_effects
 
 log = logging.getLogger(__name__)
+progress_log = logging.getLogger("dealdesk.progress")  # a line per phase; the command line shows them
+SLOW_PHASE_SECONDS = 1.0  # a phase that took this long says so when it ends
 
 LATEST_EVENT = "latest-event"
 CHUNK_BYTES = 16 * 1024 * 1024  # landing text sent to the engine per message, well under its limit
@@ -355,11 +356,8 @@ def _update_flags(lakehouse: Lakehouse, rules: BusinessRules, as_of: datetime, n
 
 
 def _progress(message: str) -> None:
-    """Long steps say what they do: on a terminal as they happen, else in the -v log."""
-    if sys.stderr.isatty():
-        print(f"  {message} ...", file=sys.stderr, flush=True)
-    else:
-        log.info(message)
+    """Long steps say what they do, as they start (the dealdesk.progress log, INFO)."""
+    progress_log.info("%s ...", message)
 
 
 class _Phases:
@@ -371,6 +369,8 @@ class _Phases:
     def done(self, phase: str) -> None:
         now = time.perf_counter()
         self.run.phases[phase] = round(self.run.phases.get(phase, 0.0) + now - self.last, 3)
+        if now - self.last >= SLOW_PHASE_SECONDS:
+            progress_log.info("%s done in %.1f s", phase, now - self.last)
         self.last = now
 
 
@@ -427,6 +427,7 @@ def _process(
     chunks = _chunks([*files, *made])
     run.rows_merged["raw_documents"] += sum(len(c) for c in chunks)
     if chunks:
+        say(f"landing {len(files) + len(made):,} file(s), {sum(len(c) for c in chunks):,} lines")
         for number, chunk in enumerate(chunks, start=1):
             if len(chunks) > 1:
                 say(f"landing chunk {number}/{len(chunks)}: {len(chunk):,} lines")
