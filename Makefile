@@ -11,6 +11,8 @@ STAMP := $(VENV)/.synced
 SPARK_TOOLS := $(TOOLS)/spark
 SPARK_READY := $(SPARK_TOOLS)/engine.json
 DEMO_HOME ?= .dealdesk/demo
+# The Spark tests run in one worker (one Spark server) while the others share the rest.
+TEST_WORKERS ?= 3
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
@@ -40,10 +42,10 @@ spark-env: $(SPARK_READY) ## Set up the Apache Spark engine (needs Java 17 and M
 demo: $(STAMP) ## Build a fresh local lakehouse, load the sample data, run the pipeline and show the result
 	$(VENV)/bin/dealdesk --home $(DEMO_HOME) demo --rebuild
 
-test: $(STAMP) $(SPARK_READY) ## Run the lint checks and the test suite (conformance tests on both engines)
+test: $(STAMP) $(SPARK_READY) ## Run the lint checks and the test suite (conformance tests on both engines), in TEST_WORKERS processes
 	$(VENV)/bin/ruff check src tests scripts
 	$(VENV)/bin/ruff format --check src tests scripts
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 test-spark: $(STAMP) $(SPARK_READY) ## Run only the engine conformance tests (embedded and Spark)
 	$(VENV)/bin/pytest -m conformance

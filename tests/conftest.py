@@ -109,6 +109,16 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("engine_name", [name for name in chosen if name in allowed], scope="session")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (``make test`` runs ``-n``), every test on the Spark engine goes to one
+    worker: one Spark server and one migrated Spark lakehouse for the run, not one per worker.
+    The other tests are handed out one by one (``--dist loadgroup``)."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("engine_name") == "spark":
+            item.add_marker(pytest.mark.xdist_group("spark"))
+
+
 @pytest.fixture(scope="session")
 def engine(engine_name: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The engine started once for the whole test session (Spark: one server), stopped at the end.
