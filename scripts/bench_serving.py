@@ -2,7 +2,7 @@
 7-year lakehouse, embedded engine only. ``scripts/bench.py`` runs it after its other timings;
 alone, on the 7-year lakehouse an earlier run left in the bench's work folder (else built):
 
-    .venv/bin/python scripts/bench_serving.py          # = scripts/bench.py --only serving
+    .venv/bin/python scripts/bench.py --engines local --only serving
 
 1. Rebuild: every read model written whole from the tables (the copied history has none).
 2. Initial sync: the serving database made anew and filled whole (``serving.sync``).
@@ -35,7 +35,6 @@ import random
 import re
 import shutil
 import statistics
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -626,13 +625,3 @@ def print_figures(figures: dict[str, Any]) -> None:
     print("\nserving (embedded engine, local PostgreSQL)")
     for name, value, target in rows:
         print(f"{name:<{width}}  {value:<28}{target}")
-
-
-def main(argv: list[str] | None = None) -> int:
-    import bench  # the 7-year build and the results file of scripts/bench.py
-
-    return bench.main(["--engines", "local", "--only", "serving", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-    sys.exit(main())
