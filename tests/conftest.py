@@ -106,17 +106,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         raise pytest.UsageError(f"--engines: unknown engine {unknown[0]} (known: {', '.join(ENGINE_NAMES)})")
     marker = metafunc.definition.get_closest_marker("conformance")
     allowed = marker.kwargs.get("engines", ENGINE_NAMES) if marker else ENGINE_NAMES
-    metafunc.parametrize("engine_name", [name for name in chosen if name in allowed], scope="session")
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (``make test`` runs ``-n``), every test on the Spark engine goes to one
-    worker: one Spark server and one migrated Spark lakehouse for the run, not one per worker.
-    The other tests are handed out one by one (``--dist loadgroup``)."""
-    for item in items:
-        callspec = getattr(item, "callspec", None)
-        if callspec is not None and callspec.params.get("engine_name") == "spark":
-            item.add_marker(pytest.mark.xdist_group("spark"))
+    # Under pytest-xdist (`make test` runs -n with --dist loadgroup) every Spark test goes to one
+    # worker: one Spark server and one migrated Spark lakehouse per run, not one per worker.
+    engines = [
+        pytest.param(name, marks=pytest.mark.xdist_group("spark")) if name == "spark" else name
+        for name in chosen
+        if name in allowed
+    ]
+    metafunc.parametrize("engine_name", engines, scope="session")
 
 
 @pytest.fixture(scope="session")
