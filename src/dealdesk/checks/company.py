@@ -9,6 +9,7 @@ from typing import Any
 from pyspark.sql import Column
 
 from dealdesk.checks.columns import number, one_of, required
+from dealdesk.checks.kind import BodyReader
 from dealdesk.checks.reasons import gather
 from dealdesk.checks.values import company_name, enum, obj
 from dealdesk.checks.values import number as number_of
@@ -74,7 +75,9 @@ def company_row(doc: dict[str, Any], kind: str, event_id: str, at: datetime) -> 
     return row
 
 
-def read_body_of(kind: str) -> Any:
+def read_body_of(kind: str) -> BodyReader:
+    """The body reader of the company kind ``kind`` (advertiser or agency)."""
+
     def read_body(doc: dict[str, Any], row: Mapping[str, Any], rules: BusinessRules) -> dict[str, Any]:
         return {"row": company_row(doc, kind, row["event_id"], row["occurred_at"])}
 
