@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -28,21 +27,26 @@ from tests.workflow_builders import approvals_of, history_of, snapshot, status_o
 
 # A run that needs more than this is broken: fail it instead of exhausting the machine.
 MEMORY_LIMIT_BYTES = 10 * 1024**3
-
-
-def _limit_memory() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT_BYTES, MEMORY_LIMIT_BYTES))
+# The limit is set by the child itself before it imports anything. Not with preexec_fn: that makes
+# subprocess fork this (gRPC-holding) process, gRPC's fork handler restarts its poller in the child,
+# and closing the inherited descriptors before exec then aborts it ("epoll_wait error: Bad file
+# descriptor", exit -6) now and then.
+LAUNCH = (
+    "import resource, sys;"
+    f"resource.setrlimit(resource.RLIMIT_AS, ({MEMORY_LIMIT_BYTES}, {MEMORY_LIMIT_BYTES}));"
+    "from dealdesk.cli.main import main;"
+    "sys.exit(main(sys.argv[1:]))"
+)
 
 
 def dealdesk(home: Path, schema: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DEALDESK_HOME": str(home), "DEALDESK_SCHEMA": schema}
     result = subprocess.run(
-        [sys.executable, "-m", "dealdesk.cli.main", *args],
+        [sys.executable, "-c", LAUNCH, *args],
         capture_output=True,
         text=True,
         env=env,
         timeout=900,
-        preexec_fn=_limit_memory,
     )
     assert result.returncode == 0, f"dealdesk {' '.join(args)} failed:\n{result.stderr[-3000:]}"
     return result
