@@ -16,7 +16,11 @@ lakehouse, then 10x larger. Every figure under the same keys per engine.
    honest floor, measured in the same process: reading that day's landing files plus one
    plain Delta append, per table the run wrote, of the same rows it wrote (taken from the
    run's journal). The old floor too: one append of the day's lines.
-   The engine is restarted before the peak day, as a job run starts its own.
+   The engine is restarted before the peak day, as a job run starts its own; an untimed
+   monitoring run first leaves the state a run in steady operation finds (run_state).
+   Then a trickle run (one new deal submission in a file of its own) and an empty run (nothing
+   new), each timed with its queries; on 1x also a read command (`dealdesk tables` in a new
+   process: engine start, attach, answer).
 4. Backlog: ``--backlog-years`` of generated documents taken by one run on a new lakehouse.
 5. Views: every reporting view queried ``--repeats`` times (median, p95), then by
    ``--clients`` concurrent clients.
@@ -36,8 +40,10 @@ import json
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -223,6 +229,9 @@ def time_peak_day(lakehouse: Lakehouse, work: Path, documents: int) -> dict[str,
     shutil.rmtree(folder, ignore_errors=True)
     generated = peak_day(folder, PEAK_DAY, documents=documents, first_numbers=highest_numbers(lakehouse))
     process(lakehouse, rules, job="ingest", landing=folder / "reference")  # people and companies: not timed
+    # A lakehouse in steady operation: its last run monitored and left run_state. The copied
+    # history has none, so this untimed run flags every deal once, as after a restore.
+    process(lakehouse, rules, job="monitor", as_of=LATEST_EVENT)
     with Stopwatch() as total:
         run = process(lakehouse, rules, landing=folder / "peak", as_of=LATEST_EVENT)
     floor = honest_floor(lakehouse, folder / "peak", run.run_id)
@@ -246,6 +255,55 @@ def time_peak_day(lakehouse: Lakehouse, work: Path, documents: int) -> dict[str,
         "honest_floor_seconds": round(floor, 3),
         "append_floor_seconds": round(single.seconds, 3),
     }
+
+
+def trickle_file(peak_landing: Path, into: Path) -> Path:
+    """A landing file of one new deal submission: the peak day's first, under a new event id, a
+    new name and no reference (the desk gives it the next number)."""
+    for path in sorted(peak_landing.rglob("*.jsonl")):
+        for line in path.read_text().splitlines():
+            document = json.loads(line)
+            if document.get("kind") == "deal_submission" and document.get("reference_number") is None:
+                document["event_id"] = f"trickle-{uuid.uuid4()}"
+                document["deal"]["deal_name"] = f"Trickle_{uuid.uuid4().hex[:8]}"
+                shutil.rmtree(into, ignore_errors=True)
+                into.mkdir(parents=True)
+                target = into / "trickle.jsonl"
+                target.write_text(json.dumps(document) + "\n")
+                return target
+    raise RuntimeError(f"no new deal submission in {peak_landing}")
+
+
+def time_small_runs(lakehouse: Lakehouse, work: Path) -> dict[str, object]:
+    """A trickle run (one new document, as the deployed job takes a file the app just wrote) and
+    then an empty run (nothing new), on the lakehouse of the peak day: seconds and queries each."""
+    rules = load_rules(None)
+    folder = work / f"trickle-{lakehouse.target.schema}"
+    trickle_file(work / f"peak-{lakehouse.target.schema}" / "peak", folder)
+    with Stopwatch() as trickle:
+        one = process(lakehouse, rules, landing=folder, as_of=LATEST_EVENT)
+    assert one.accepted + one.rejected == 1, one.summary()
+    with Stopwatch() as empty:
+        none = process(lakehouse, rules, landing=folder, as_of=LATEST_EVENT)
+    assert none.lines_read == 0, none.summary()
+    return {
+        "trickle_seconds": round(trickle.seconds, 3),
+        "trickle_queries": one.engine_queries,
+        "trickle_steps": one.phases,
+        "empty_run_seconds": round(empty.seconds, 3),
+        "empty_run_queries": none.engine_queries,
+        "empty_run_steps": none.phases,
+    }
+
+
+def time_read_command(engine: str, home: Path, schema: str) -> float:
+    """Seconds of `dealdesk tables` on the lakehouse, as a person runs it: a new process that
+    starts its engine, attaches the lakehouse and answers."""
+    command = [sys.executable, "-m", "dealdesk.cli.main", "--engine", engine, "--home", str(home),
+               "--schema", schema, "tables"]  # fmt: skip
+    with Stopwatch() as watch:
+        subprocess.run(command, check=True, capture_output=True, text=True, timeout=900)
+    return watch.seconds
 
 
 def time_backlog(
@@ -480,6 +538,12 @@ def bench_engine(engine: str, args: argparse.Namespace) -> dict[str, object]:
             f"{label}: peak day {peak['seconds']} s, {peak['queries']} queries, phases {peak['steps']}",
             flush=True,
         )
+        small = time_small_runs(lakehouse, work)
+        print(
+            f"{label}: trickle run {small['trickle_seconds']} s, {small['trickle_queries']} queries; "
+            f"empty run {small['empty_run_seconds']} s, {small['empty_run_queries']} queries",
+            flush=True,
+        )
         views = time_views(lakehouse, args.repeats, args.clients) if label == "1x" else None
         if views:
             print(
@@ -487,10 +551,13 @@ def bench_engine(engine: str, args: argparse.Namespace) -> dict[str, object]:
                 flush=True,
             )
         stop_engine(engine)
+        read_seconds = time_read_command(engine, home, f"bench_{label}") if label == "1x" else None
         runs[label] = {
             "rows": counts,
             "build_seconds": round(grow_seconds, 1),
             "peak_day": peak,
+            "small_runs": small,
+            "read_command_seconds": read_seconds,
             "views": views,
         }
         (work / "partial.json").write_text(json.dumps(runs, indent=2, default=str))  # kept if stopped later
@@ -527,6 +594,17 @@ def bench_engine(engine: str, args: argparse.Namespace) -> dict[str, object]:
             "rows_1x": one["rows"],
             "rows_10x": big["rows"],
             "build_seconds": {"1x": one["build_seconds"], "10x": big["build_seconds"]},
+            "trickle_seconds": one["small_runs"]["trickle_seconds"],
+            "trickle_queries": one["small_runs"]["trickle_queries"],
+            "trickle_steps": one["small_runs"]["trickle_steps"],
+            "trickle_seconds_10x": big["small_runs"]["trickle_seconds"],
+            "trickle_queries_10x": big["small_runs"]["trickle_queries"],
+            "empty_run_seconds": one["small_runs"]["empty_run_seconds"],
+            "empty_run_queries": one["small_runs"]["empty_run_queries"],
+            "empty_run_steps": one["small_runs"]["empty_run_steps"],
+            "empty_run_seconds_10x": big["small_runs"]["empty_run_seconds"],
+            "empty_run_queries_10x": big["small_runs"]["empty_run_queries"],
+            "read_command_seconds": round(one["read_command_seconds"], 2),
         }
     )
     if engine == "local":
@@ -541,15 +619,21 @@ def figure_rows(results: dict) -> list[tuple[str, str, str]]:
         ("cores", str(results["machine_cores"]), ""),
         ("deals in the lakehouse (1x / 10x)", f"{results['rows_1x']['deals']:,} / {results['rows_10x']['deals']:,}", ""),
         ("peak day documents", str(results["peak_day_documents"]), ""),
-        ("peak day, end to end", f"{results['peak_day_seconds']:.1f} s", "embedded <= 5 s, Spark < 30 s"),
+        ("peak day, end to end", f"{results['peak_day_seconds']:.1f} s", "embedded <= 6 s, Spark <= 25 s"),
         ("  engine queries", str(results["peak_day_queries"]), "<= 50"),
         ("honest floor (read files + plain appends)", f"{results['honest_floor_seconds']:.2f} s", ""),
-        ("peak day / honest floor", f"{results['honest_floor_ratio']}x", "<= 8x"),
+        ("peak day / honest floor", f"{results['honest_floor_ratio']}x", "embedded <= 6x"),
         ("single append of the lines (old floor)", f"{results['append_floor_seconds']:.2f} s", ""),
         ("peak day on 10x tables", f"{results['peak_day_seconds_10x']:.1f} s", ""),
-        ("10x cost growth", f"{results['growth_factor_10x']}x", "<= 1.3x"),
+        ("10x cost growth", f"{results['growth_factor_10x']}x", "<= 1.15x"),
         ("year backlog in one run", f"{results['backlog_year_seconds']:.0f} s, {results['backlog_year_queries']} queries",
          "< 120 s, <= 50 queries"),
+        ("trickle run (1 document)", f"{results['trickle_seconds']:.2f} s, {results['trickle_queries']} queries",
+         "embedded <= 2 s, Spark <= 10 s; <= 20 queries"),
+        ("trickle run on 10x tables", f"{results['trickle_seconds_10x']:.2f} s, {results['trickle_queries_10x']} queries",
+         "<= 1.15x the 1x figure"),
+        ("empty run", f"{results['empty_run_seconds']:.2f} s, {results['empty_run_queries']} queries", "<= 5 queries"),
+        ("read command (dealdesk tables, new process)", f"{results['read_command_seconds']:.1f} s", "about 2 s"),
         ("views median / p95", f"{results['view_median_ms']} / {results['view_p95_ms']} ms", "p95 < 500 ms"),
         ("views p95 under concurrent clients", f"{results['concurrent_view_p95_ms']} ms", ""),
     ]  # fmt: skip

@@ -37,6 +37,7 @@ from dealdesk.core.model import (
 )
 from dealdesk.core.state_machine import IN_REVIEW_STATUSES
 from dealdesk.pipeline.state import DEAL_STATE_COLUMNS
+from dealdesk.pipeline.write import DEAL_STATE
 
 RULES = BusinessRules()
 LATEST = "latest-event"  # World.run(as_of=LATEST): monitoring as of the latest business time applied
@@ -350,7 +351,6 @@ def snapshot(
 # -- several batches: the tables the effects leave behind ----------------------------------------------
 
 REFERENCE_PARTS = re.compile(r"^DEAL-(\d{4})-(\d+)$")
-DEAL_STATE = ("status", "last_status_change", "revision_reason", "updated_at")
 KEPT_ON_UPDATE = {"id", "created_at", "reference_number"}
 DEAL_FIELDS = DEAL_STATE_COLUMNS  # what the engine side reads of a deal
 

@@ -36,8 +36,8 @@ from tests.intake_builders import reference_data, scoping_request, submission, w
 from tests.test_reliability import (
     BOOKKEEPING,
     PROCESSING_COLUMNS,
-    SEEDED_AT_MIGRATION,
     WRITES,
+    WRITTEN_AT_COLUMNS,
     assert_same_tables,
     business_snapshot,
     two_runs_at_once,
@@ -192,7 +192,7 @@ WHEN_PROCESSED = PROCESSING_COLUMNS | {"rejected_day", "replayed_at"}
 
 def business_frame(lakehouse: Lakehouse, table: str) -> DataFrame:
     frame = lakehouse.read(table)
-    skip = PROCESSING_COLUMNS | SEEDED_AT_MIGRATION.get(table, set())
+    skip = PROCESSING_COLUMNS | WRITTEN_AT_COLUMNS.get(table, set())
     return frame.select(*sorted(c for c in frame.columns if c not in skip))
 
 

@@ -43,7 +43,7 @@ from dealdesk.operations.recovery import (
 )
 from dealdesk.pipeline.jobs import LATEST_EVENT, run_pipeline
 from tests.conftest import copy_of
-from tests.test_reliability import BOOKKEEPING, PROCESSING_COLUMNS, SEEDED_AT_MIGRATION
+from tests.test_reliability import BOOKKEEPING, PROCESSING_COLUMNS, WRITTEN_AT_COLUMNS
 
 RULES = BusinessRules()
 # The wrong rules file of the drill: every deal needs the highest approval level.
@@ -217,7 +217,7 @@ def business_frames(lakehouse: Lakehouse) -> dict[str, object]:
         if table in BOOKKEEPING:
             continue
         frame = lakehouse.read(table)
-        skip = PROCESSING_COLUMNS | SEEDED_AT_MIGRATION.get(table, set())
+        skip = PROCESSING_COLUMNS | WRITTEN_AT_COLUMNS.get(table, set())
         frames[table] = frame.select(*[c for c in frame.columns if c not in skip])
     return frames
 

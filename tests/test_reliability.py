@@ -35,15 +35,17 @@ PROCESSING_COLUMNS = {
     "received_at", "run_id", "rejected_at", "replay_run_id", "taken_at", "processed_at",
     "refreshed_at", "decided_at",  # the app's read models: when a run wrote them
 }  # fmt: skip
-SEEDED_AT_MIGRATION = {"approval_departments": {"created_at", "updated_at"}}
+# Per table, columns that say when a row was written, not what it says: the departments seeded at
+# migration, and the state each run leaves for the next (its clock and monitoring time compared).
+WRITTEN_AT_COLUMNS = {"approval_departments": {"created_at", "updated_at"}, "run_state": {"updated_at"}}
 # The runs' own bookkeeping: compared by what it must say, not row by row.
 BOOKKEEPING = {"job_runs", "schema_migrations", "run_journal", "run_lock"}
 
 # Every table write of a clean run, in order (the cut points).
 WRITES = [
-    "MERGE job_runs",
     "MERGE run_lock",
-    "MERGE raw_documents",
+    "MERGE job_runs",  # running, before its first write
+    "APPEND raw_documents",
     "APPEND run_journal",
     "MERGE users",
     "MERGE advertisers",
@@ -62,9 +64,7 @@ WRITES = [
     # the app's read models: the rows replaced, each as a delete and an insert on this engine
     *(f"MERGE {model}" for model in READ_MODELS for _ in range(2)),
     "MERGE run_journal",
-    "MERGE app_deals",
-    "MERGE app_deals",
-    "MERGE deals",
+    "MERGE run_state",
     "MERGE run_lock",
     "MERGE job_runs",
 ]
@@ -77,7 +77,7 @@ def business_snapshot(lakehouse: Lakehouse) -> dict[str, list[tuple]]:
         if table in BOOKKEEPING:
             continue
         frame = lakehouse.read(table)
-        skip = PROCESSING_COLUMNS | SEEDED_AT_MIGRATION.get(table, set())
+        skip = PROCESSING_COLUMNS | WRITTEN_AT_COLUMNS.get(table, set())
         columns = [c for c in frame.columns if c not in skip]
         result[table] = sorted((tuple(r) for r in frame.select(*columns).collect()), key=repr)
     return result

@@ -70,9 +70,14 @@ NESTING_LIMIT = 64
 REFERENCE_PATTERN = r"^DEAL-(\d{4})-(\d{3,})$"
 
 
+def reference_prefix(year: int) -> str:
+    """What every reference of a year starts with."""
+    return f"DEAL-{year}-"
+
+
 def reference_for(year: int, number: int) -> str:
     """The reference of a year's ``number``-th deal."""
-    return f"DEAL-{year}-{number:03d}"
+    return f"{reference_prefix(year)}{number:03d}"
 
 
 # What the desk can represent, whatever the rules file says (contract: "Limits"). Business
@@ -233,3 +238,6 @@ BACKUP_SCHEMA_SUFFIX = "_backup"
 # Tables backup and restore leave alone: the DDL ledger follows the DDL files, the other two are
 # recovery's own records (a restore must never rewrite the record of restores).
 NOT_RECOVERED = ("schema_migrations", "backups", "restores")
+# The processing runs' lease (run_lock.name). A restore hands it to itself and gives it back, so
+# that the next run does not take the lakehouse as a settled one (pipeline.journal.acquire).
+PIPELINE_LEASE = "pipeline"

@@ -32,7 +32,7 @@ from dealdesk.config import (
     BusinessRules,
     reference_for,
 )
-from dealdesk.core import ids, routing
+from dealdesk.core import ids, monitoring, routing
 from dealdesk.core.model import (
     TIMER_RANK,
     Approval,
@@ -838,8 +838,26 @@ class Desk:
             approval.priority, approval.updated_at, approval.changed = raised, at, True
 
     # -- rows -----------------------------------------------------------------------------------------
+    def _flag_deals(self) -> None:
+        """Every deal of the state flagged as of monitoring's "now" (none without one): a deal
+        whose flag changes is written, with nothing else changed for it."""
+        if self.as_of is None:
+            return
+        for deal in self.state.deals.values():
+            due = [
+                a.due_date
+                for a in self.state.approvals.get(deal.id, [])
+                if a.status == "pending"
+                and a.approval_round == deal.revision_count
+                and deal.status in IN_REVIEW_STATUSES
+            ]
+            flagged = monitoring.flag(deal, due, self.as_of, self.rules)
+            if flagged != deal.flow_intelligence:
+                deal.flow_intelligence, deal.changed = flagged, True
+
     def _collect_rows(self) -> None:
         effects = self.effects
+        self._flag_deals()
         for deal in self.state.deals.values():
             if not deal.changed:
                 continue
@@ -849,6 +867,7 @@ class Desk:
                 "last_status_change": deal.last_status_change,
                 "revision_reason": deal.revision_reason,
                 "updated_at": deal.updated_at,
+                "flow_intelligence": deal.flow_intelligence,
             }
             if deal.row is None:
                 effects.deals_moved.append(state)

@@ -1,23 +1,43 @@
-"""Monitoring's flags: flow_intelligence of every deal as of a time (business rules, section 8).
+"""Monitoring's flags: flow_intelligence of a deal as of a time (business rules, section 8).
 
-A set-based recomputation over the tables, a function of the data and ``as_of`` only:
-flags are recomputed, not accumulated. Monitoring's changes that depend on order (a draft
-expiring, an overdue approval escalated) are the decision core's timers.
+A function of the deal, its open approvals and ``as_of`` only: flags are recomputed, not
+accumulated. The decision core flags every deal of its snapshot as of the run's monitoring time;
+the snapshot holds the deals a batch touches and those whose flag may change (``time_may_turn``,
+or ``may_be_stale`` when the lakehouse cannot say when flags were last set). Monitoring's changes
+that depend on order (a draft expiring, an overdue approval escalated) are the core's timers.
 """
 
 from __future__ import annotations
 
+import calendar
+from collections.abc import Iterable
 from datetime import datetime
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from dealdesk.config import FINAL_STATUSES, BusinessRules
+from dealdesk.core.model import Deal
 from dealdesk.core.state_machine import IN_REVIEW_STATUSES
 
 ALWAYS_ON_TRACK = (*FINAL_STATUSES, "draft", "converted")
 URGENT_DEAL_PRIORITIES = ("critical", "high")
 SECONDS_PER_DAY = 86_400.0
+
+
+def time_may_turn() -> Column:
+    """Over deals: the flag time alone may turn, to needs_attention. Every rule of section 8 holds
+    from some moment on and keeps holding while nothing happens to the deal, so a deal already
+    needing attention keeps needing it, and one always on track by its status stays so."""
+    flagged = F.col("flow_intelligence")
+    return ~F.col("status").isin(*ALWAYS_ON_TRACK) & (flagged.isNull() | (flagged != "needs_attention"))
+
+
+def may_be_stale() -> Column:
+    """Over deals: the flag may be wrong when nothing is known of when it was set: every deal but
+    those on track in a status that is always on track."""
+    flagged = F.col("flow_intelligence")
+    return ~(F.col("status").isin(*ALWAYS_ON_TRACK) & flagged.eqNullSafe(F.lit("on_track")))
 
 
 def open_approvals(approvals: DataFrame, deals: DataFrame) -> DataFrame:
@@ -34,47 +54,29 @@ def open_approvals(approvals: DataFrame, deals: DataFrame) -> DataFrame:
 # -- flow intelligence ------------------------------------------------------------------------------
 
 
-def status_age_limit(status: Column, rules: BusinessRules) -> Column:
-    """Days in a status after which a deal needs attention; null for statuses without a limit."""
-    limits = rules.monitoring.status_age_days
-    limit = F.lit(None).cast("double")
-    for name in limits.__dataclass_fields__:
-        limit = F.when(status == F.lit(name), F.lit(float(getattr(limits, name)))).otherwise(limit)
-    return limit
+def _seconds(moment: datetime) -> int:
+    """Whole seconds since the epoch of a naive UTC time (what the engines' unix_timestamp gives)."""
+    return calendar.timegm(moment.utctimetuple())
 
 
-def flow_intelligence(
-    deals: DataFrame, approvals: DataFrame, as_of: datetime, rules: BusinessRules
-) -> DataFrame:
-    """(id, flow_intelligence) for every deal: needs_attention when any rule of section 8 holds."""
+def flag(deal: Deal, open_due_dates: Iterable[datetime | None], as_of: datetime, rules: BusinessRules) -> str:
+    """flow_intelligence of ``deal`` as of ``as_of`` (business rules, section 8): needs_attention
+    when any rule holds, on_track otherwise and always in a final status, a draft or converted.
+    ``open_due_dates``: the due dates of the deal's open approvals (see open_approvals)."""
+    if deal.status in ALWAYS_ON_TRACK:
+        return "on_track"
     monitoring = rules.monitoring
-    overdue = (
-        open_approvals(approvals, deals)
-        .filter(F.col("due_date") < F.lit(as_of))
-        .select(F.col("deal_id").alias("id"))
-        .distinct()
-        .withColumn("has_overdue", F.lit(True))
-    )
-    days = (
-        F.unix_timestamp(F.lit(as_of)) - F.unix_timestamp(F.coalesce("last_status_change", "created_at"))
-    ) / F.lit(SECONDS_PER_DAY)
-    status = F.col("status")
+    since = deal.last_status_change or deal.created_at
+    days = None if since is None else (_seconds(as_of) - _seconds(since)) / SECONDS_PER_DAY
+    limits = monitoring.status_age_days
+    limit = getattr(limits, deal.status) if deal.status in limits.__dataclass_fields__ else None
     attention = (
-        (status == "revision_requested")
-        | F.coalesce(F.col("has_overdue"), F.lit(False))
-        | (F.col("revision_count") >= F.lit(monitoring.revision_count_attention))
-        | (
-            F.col("priority").isin(*URGENT_DEAL_PRIORITIES)
-            & (days > F.lit(monitoring.urgent_priority_attention_days))
-        )
-        | ((status == "negotiating") & (days > F.lit(monitoring.negotiating_attention_days)))
-        | F.coalesce(days >= status_age_limit(status, rules), F.lit(False))
-    )
-    flag = (
-        F.when(status.isin(*ALWAYS_ON_TRACK), F.lit("on_track"))
-        .when(attention, F.lit("needs_attention"))
-        .otherwise(F.lit("on_track"))
-    )
-    return deals.join(overdue, "id", "left").select(
-        F.col("id"), flag.alias("flow_intelligence"), F.col("flow_intelligence").alias("_previous")
-    )
+        deal.status == "revision_requested"
+        or any(due is not None and due < as_of for due in open_due_dates)
+        or (deal.revision_count is not None and deal.revision_count >= monitoring.revision_count_attention)
+        or (days is not None and deal.priority in URGENT_DEAL_PRIORITIES
+            and days > monitoring.urgent_priority_attention_days)
+        or (days is not None and deal.status == "negotiating" and days > monitoring.negotiating_attention_days)
+        or (days is not None and limit is not None and days >= float(limit))
+    )  # fmt: skip
+    return "needs_attention" if attention else "on_track"

@@ -188,8 +188,9 @@ class Lakehouse:
         delete_flagged: bool = False,
         condition_columns: Sequence[str] = (),
         retries: int = 5,
-    ) -> None:
-        """MERGE ``source`` into ``table`` on ``keys``: one engine query.
+    ) -> int | None:
+        """MERGE ``source`` into ``table`` on ``keys``: one engine query. Returns the number of
+        target rows it inserted, updated or deleted, as the engine reports it (None if it does not).
 
         - ``update_columns``: columns to set when a key matches (None: insert-only MERGE).
         - ``update_condition``: SQL condition over ``t`` (target) and ``s`` (source) for the update,
@@ -223,8 +224,9 @@ class Lakehouse:
             statement = f"MERGE INTO {target} AS t USING {view} AS s ON {on} " + " ".join(clauses)
             self.queries += 1
             started = time.perf_counter()
-            self._with_retries(lambda: self.sql(statement).collect(), retries, f"MERGE into {table}")
+            rows = self._with_retries(lambda: self.sql(statement).collect(), retries, f"MERGE into {table}")
             log.debug("query %d: MERGE into %s in %.2fs", self.queries, table, time.perf_counter() - started)
+        return _affected(rows)
 
     def upsert(self, source: DataFrame, table: str, keys: Sequence[str]) -> None:
         """Insert ``source``'s rows, replacing whole rows of the same ``keys``.
@@ -250,6 +252,16 @@ class Lakehouse:
                 log.warning("%s lost a concurrent commit; retrying in %.1fs", what, wait)
                 time.sleep(wait)
         return None
+
+
+def _affected(rows: Any) -> int | None:
+    """The rows a MERGE changed, from what it returned: the first column of its one row on every
+    engine here (``count`` on the embedded engine, ``num_affected_rows`` on Spark and Databricks)."""
+    try:
+        value = rows[0][0]
+    except (IndexError, KeyError, TypeError):
+        return None
+    return value if isinstance(value, int) else None
 
 
 def _naive(value: Any) -> Any:

@@ -32,7 +32,7 @@ from typing import Any, Literal
 
 from pyspark.sql import functions as F
 
-from dealdesk.config import BACKUP_KEEP, BACKUP_SCHEMA_SUFFIX, NOT_RECOVERED
+from dealdesk.config import BACKUP_KEEP, BACKUP_SCHEMA_SUFFIX, NOT_RECOVERED, PIPELINE_LEASE
 from dealdesk.errors import RecoveryError
 from dealdesk.lakehouse.ddl import CREATE_TABLE, discover
 from dealdesk.lakehouse.engine import validate_identifier
@@ -633,7 +633,19 @@ class Recovery:
         finally:  # what was restored is recorded even when a later table fails
             if records:
                 self.lakehouse.append(self.lakehouse.frame("restores", records), "restores")
+                self._unsettle(report.restore_id)
         return report
+
+    def _unsettle(self, restore_id: str) -> None:
+        """Leave the processing lease with this restore, given back at once: the next run sees a
+        last holder that is no succeeded run, so it looks for unfinished journals and undecided
+        lines again instead of trusting that the last run left none."""
+        now = datetime.now(UTC).replace(tzinfo=None)
+        row = [
+            {"name": PIPELINE_LEASE, "owner": f"restore-{restore_id}", "acquired_at": now, "expires_at": now}
+        ]
+        self.lakehouse.merge(self.lakehouse.frame("run_lock", row), "run_lock", ["name"],
+                             update_columns=["owner", "acquired_at", "expires_at"])  # fmt: skip
 
     def _restore_one(self, plan: TableRestore, source: str) -> None:
         name = self.lakehouse.table_name(plan.table)

@@ -1,26 +1,34 @@
 """The processing job: land files, read once, decide in order, write once.
 
-1. Take the lock; finish a run cut short (its journal) before anything new.
+1. Take the lease (journal.acquire). It says whether the lakehouse is settled: the last run
+   that held it succeeded. Only a run after one that did not looks for work left behind: a
+   journal to finish, lines landed but never decided (a full scan of raw_documents).
 2. Land the new files in bounded chunks: each chunk is parsed and checked by the content
-   rules in the engine (one query) and appended to raw_documents (one insert-only MERGE).
-3. Add the documents still pending from earlier runs and those asked to be replayed.
+   rules of the kinds it names (one query) and appended to raw_documents (an insert-only MERGE
+   after a run that did not succeed, which may have landed the same lines).
+3. Add the documents asked to be replayed.
 4. Read the state the batch needs (a fixed number of queries), decide every document in
-   business-time order in plain Python, record the effects in the journal, write them.
-5. Recompute flow_intelligence as of the run's business "now".
+   business-time order in plain Python, flag the deals (flow_intelligence as of monitoring's
+   "now"), record the effects in the journal, write them.
+5. Leave the business clock and monitoring time for the next run (run_state), when they moved.
 
 The number of engine queries depends on the number of chunks (bytes landed), never on how
-many events a deal has or how many days the files hold.
+many events a deal has or how many days the files hold; what each query reads is what the
+batch names, the timers due and the deals still on track, not the history.
+A run with nothing new and nothing due takes the lease, lists the landing folder and records
+itself: five queries.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -30,13 +38,12 @@ from pyspark.sql import functions as F
 
 from dealdesk.checks.envelope import RAW_COLUMNS, read_envelopes
 from dealdesk.config import DOCUMENT_KINDS, BusinessRules
-from dealdesk.core import monitoring
 from dealdesk.core.desk import DECISION_FAILED, decide
 from dealdesk.core.model import Document, Effects, LatestApplied, reason
 from dealdesk.lakehouse.gateway import Lakehouse
 from dealdesk.pipeline import journal, read_models
 from dealdesk.pipeline.landing import LandedFile, made_file, new_files
-from dealdesk.pipeline.parse import parse_documents, to_document
+from dealdesk.pipeline.parse import kinds_named, parse_documents, to_document
 from dealdesk.pipeline.runs import JobRun, job_run
 from dealdesk.pipeline.serve import serve
 from dealdesk.pipeline.state import read_snapshot
@@ -108,30 +115,52 @@ def _with_ledger(lakehouse: Lakehouse, parsed: DataFrame) -> DataFrame:
     return parsed.join(ledger, "event_id", "left").join(open_rejections, "event_id", "left")
 
 
-def _parse(lakehouse: Lakehouse, lines: DataFrame, rules: BusinessRules) -> list[dict[str, Any]]:
-    """Parsed and checked lines with their ledger status: two queries (see parse_documents)."""
-    submissions, others = parse_documents(lines, rules)
-    # two independent queries: sent at once, the engine plans and runs them side by side
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        found = pool.map(
-            lambda frame: lakehouse.collect(_with_ledger(lakehouse, frame)), (submissions, others)
-        )
-        return [row for part in found for row in part]
+def _parse(
+    lakehouse: Lakehouse,
+    lines: DataFrame,
+    rules: BusinessRules,
+    kinds: set[str] | None = None,
+    count: int | None = None,
+) -> list[dict[str, Any]]:
+    """Parsed and checked lines with their ledger status: one query per frame of parse_documents
+    (two at most), with the checks of ``kinds`` only (None: every kind) for ``count`` lines. A
+    line missing or of another kind means the guess missed: the lines are parsed again with
+    every kind."""
+    frames = parse_documents(lines, rules, kinds)
+    # independent queries: sent at once, the engine plans and runs them side by side
+    with ThreadPoolExecutor(max_workers=len(frames)) as pool:
+        found = pool.map(lambda frame: lakehouse.collect(_with_ledger(lakehouse, frame)), frames)
+        rows = [row for part in found for row in part]
+    if kinds is not None and (
+        len(rows) != count or any(not r["envelope_error_count"] and r["kind"] not in kinds for r in rows)
+    ):
+        return _parse(lakehouse, lines, rules)
+    return rows
 
 
-def _land(lakehouse: Lakehouse, lines: DataFrame, run: JobRun, received_at: datetime) -> None:
-    """Every line as it came, readable or not (insert-only: a re-run finds its rows there)."""
+def _land(lakehouse: Lakehouse, lines: DataFrame, run: JobRun, received_at: datetime, settled: bool) -> None:
+    """Every line as it came, readable or not. Appended on a settled lakehouse: its files were
+    never landed before (a file is taken once, by checksum). After a run that did not succeed, a
+    file it landed may come again: then an insert-only MERGE on the whole line adds what is new."""
     raw = read_envelopes(lines).select(
         *RAW_COLUMNS[:-2], F.lit(received_at).alias("received_at"), F.lit(run.run_id).alias("run_id")
     )
-    lakehouse.merge(raw, "raw_documents", RAW_KEY)
+    if settled:
+        lakehouse.append(raw, "raw_documents")
+    else:
+        lakehouse.merge(raw, "raw_documents", RAW_KEY)
 
 
 def _earlier_pending(
-    lakehouse: Lakehouse, this_run_files: list[str], replay_ids: Sequence[str]
+    lakehouse: Lakehouse, this_run_files: list[str], replay_ids: Sequence[str], settled: bool
 ) -> DataFrame | None:
     """Lines of earlier runs still to decide: never decided (a run cut short before its journal),
-    or asked to be replayed (their latest copy). None when there are none."""
+    or asked to be replayed (their latest copy). None when there are none.
+
+    On a settled lakehouse (see journal.acquire) no landed line is undecided, so raw_documents is
+    read only for the lines asked to be replayed: no scan that grows with the history."""
+    if settled and not replay_ids:
+        return None
     raw = lakehouse.read("raw_documents")
     ledger = lakehouse.read("processed_events").select("event_id", "outcome")
     undecided = (
@@ -146,11 +175,10 @@ def _earlier_pending(
         undecided = undecided.join(files, "source_file", "left_anti")
     if replay_ids:
         wanted = lakehouse.spark.createDataFrame([(e,) for e in replay_ids], "event_id STRING")
-        undecided = undecided.unionByName(
-            raw.join(wanted, "event_id", "left_semi").select(
-                "event_id", "source_file", "line_number", "received_at"
-            )
+        replayed = raw.join(wanted, "event_id", "left_semi").select(
+            "event_id", "source_file", "line_number", "received_at"
         )
+        undecided = replayed if settled else undecided.unionByName(replayed)
     keys = lakehouse.collect(undecided)
     if not keys:
         return None
@@ -336,23 +364,11 @@ def _apply(lakehouse: Lakehouse, record: journal.RunRecord) -> Counter[str]:
     return written
 
 
-def _update_flags(lakehouse: Lakehouse, rules: BusinessRules, as_of: datetime, now: datetime) -> None:
-    """flow_intelligence of every deal as of the business "now" (only changed rows written): the
-    app's read model first, so that a run cut between the two writes finds the change again."""
-    flags = monitoring.flow_intelligence(
-        lakehouse.read("deals"), lakehouse.read("deal_approvals"), as_of, rules
-    )
-    changed = flags.filter(~F.col("flow_intelligence").eqNullSafe(F.col("_previous"))).select(
-        "id", "flow_intelligence"
-    )
-    found = lakehouse.collect(changed)
-    if not found:
-        return
-    rows = lakehouse.spark.createDataFrame(
-        [(r["id"], r["flow_intelligence"]) for r in found], "id BIGINT, flow_intelligence STRING"
-    )
-    read_models.refresh_flags(lakehouse, rows, now)
-    lakehouse.merge(rows, "deals", ["id"], update_columns=["flow_intelligence"], insert=False)
+def rules_fingerprint(rules: BusinessRules) -> str:
+    """A fingerprint of the rules a run monitored with: flags computed under other rules are
+    computed again for every deal."""
+    text = json.dumps(asdict(rules), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _progress(message: str) -> None:
@@ -390,12 +406,13 @@ def process(
     say = progress or _progress
     start_queries = lakehouse.queries
     with job_run(lakehouse, job) as run:
-        journal.acquire(lakehouse, run.run_id)
+        lease = journal.acquire(lakehouse, run.run_id)
         try:
-            for record in journal.unfinished(lakehouse):
+            for record in [] if lease.settled else journal.unfinished(lakehouse):
                 say(f"finishing run {record.run_id}, cut short after recording its effects")
+                run.mark_running(lakehouse)
                 _apply(lakehouse, record)
-            _process(lakehouse, rules, run, landing, lines, as_of, replay_ids, say)
+            _process(lakehouse, rules, run, landing, lines, as_of, replay_ids, say, lease)
         finally:
             journal.release(lakehouse, run.run_id)
         run.engine_queries = lakehouse.queries - start_queries + 1  # and the final save
@@ -411,9 +428,11 @@ def _process(
     as_of: datetime | str | None,
     replay_ids: Sequence[str],
     say: Progress,
+    lease: journal.Lease,
 ) -> None:
+    settled = lease.settled
     now = journal.utc_now()
-    clock = _Phases(run)
+    phases = _Phases(run)
     batch = Batch()
     files: list[LandedFile] = []
     rows: list[dict[str, Any]] = []
@@ -432,15 +451,19 @@ def _process(
             if len(chunks) > 1:
                 say(f"landing chunk {number}/{len(chunks)}: {len(chunk):,} lines")
             frame = lakehouse.spark.createDataFrame(chunk, LINE_SCHEMA)
-            rows += _parse(lakehouse, frame, rules)
-            _land(lakehouse, frame, run, now)
-    clock.done("land")
-    earlier = _earlier_pending(lakehouse, [f.path for f in [*files, *made]], replay_ids)
+            rows += _parse(lakehouse, frame, rules, kinds_named(line[2] for line in chunk), len(chunk))
+            run.mark_running(lakehouse)
+            _land(lakehouse, frame, run, now, settled)
+    phases.done("land")
+    earlier = _earlier_pending(lakehouse, [f.path for f in [*files, *made]], replay_ids, settled)
     if earlier is not None:
         rows += _parse(lakehouse, earlier, rules)
     _sort_out(rows, batch, set(replay_ids), rules)
-    moment = LatestApplied(business_clock(lakehouse)) if as_of == LATEST_EVENT else as_of
-    clock.done("pending")
+    known, clock = lease.trusted("business_clock")
+    if not known:
+        clock = business_clock(lakehouse)
+    moment = LatestApplied(clock) if as_of == LATEST_EVENT else as_of
+    phases.done("pending")
     say(f"deciding {len(batch.documents):,} documents")
     # the state as of the latest time the batch may reach (timers due by then)
     horizon = (
@@ -448,13 +471,29 @@ def _process(
         if isinstance(moment, LatestApplied)
         else moment
     )
-    snapshot = read_snapshot(lakehouse, batch.documents, rules, horizon)  # type: ignore[arg-type]
-    snapshot.open_rejections = batch.open_rejections
-    clock.done("read_state")
-    effects = decide(snapshot, batch.documents, rules, moment)  # type: ignore[arg-type]
+    fingerprint = rules_fingerprint(rules)
+    flagged, monitored = lease.trusted("monitored_as_of")
+    same_rules = lease.state is not None and lease.state["rules_fingerprint"] == fingerprint
+    # nothing to decide and no timer that can fall due: no document, and either no monitoring or
+    # monitoring as of the very time the last run monitored at, under the same rules
+    idle = not batch.documents and (moment is None or (flagged and same_rules and horizon == monitored))
+    if idle:
+        effects = Effects()
+    else:
+        # the deals whose flag may change by time alone, when every deal was flagged as of an
+        # earlier time under the same rules; else every deal whose flag may be wrong
+        since = (
+            moment.clock if isinstance(moment, LatestApplied) else moment
+        )  # it monitors as of this or later
+        incremental = flagged and same_rules and None not in (monitored, since) and monitored <= since
+        flags = None if moment is None else ("incremental" if incremental else "full")
+        snapshot = read_snapshot(lakehouse, batch.documents, rules, horizon, flags)  # type: ignore[arg-type]
+        snapshot.open_rejections = batch.open_rejections
+        phases.done("read_state")
+        effects = decide(snapshot, batch.documents, rules, moment)  # type: ignore[arg-type]
     for event_id, error in effects.failed.items():
         log.error("document %s could not be decided: %s; rejected (rule decision_failed)", event_id, error)
-    clock.done("decide")
+    phases.done("decide")
     for document in batch.envelope_rejects:
         effects.rejected.append({k: document[k] for k in ("event_id", "kind", "source_file", "line_number", "payload")}
                                 | {"reasons": document["errors"]})  # fmt: skip
@@ -469,18 +508,29 @@ def _process(
         for f in files
     ]  # fmt: skip
     record = journal.RunRecord(run.run_id, now, effects, landed, sorted(batch.ledger_known))
-    if effects.ledger or effects.rejected or landed:
+    if effects.ledger or effects.rejected or landed or effects.deals_moved:
         say("writing")
+        run.mark_running(lakehouse)
         journal.write_journal(lakehouse, record)
         run.rows_merged.update(_apply(lakehouse, record))
-    clock.done("write")
-    if effects.as_of is not None:
-        _update_flags(lakehouse, rules, effects.as_of, now)
-        clock.done("flags")
-    served = serve(lakehouse)
+    phases.done("write")
+    touched = read_models.touched_by(effects).deal_ids
+    wrote = bool(effects.ledger or effects.rejected or landed or touched)
+    applied = [e["occurred_at"] for e in effects.ledger if e["outcome"] == "applied"]
+    state = {
+        "business_clock": max([*applied, *([clock] if clock else [])], default=None),
+        # flags as of this run's monitoring; a run without it that changed deals leaves them stale
+        "monitored_as_of": effects.as_of if effects.as_of is not None else (monitored if flagged and not touched else None),
+        "rules_fingerprint": fingerprint if effects.as_of is not None else (lease.state or {}).get("rules_fingerprint"),
+    }  # fmt: skip
+    if lease.state is None or any(lease.state[k] != v for k, v in state.items()):
+        journal.save_state(lakehouse, run.run_id, state)
+    # the last run synced what it wrote (a settled one succeeded): a run that wrote nothing has
+    # nothing to bring over
+    served = serve(lakehouse) if wrote or not settled else None
     if served is not None:
         run.rows_merged.update({f"serving {table}": n for table, n in served.rows.items() if n})
-        clock.done("serve")
+        phases.done("serve")
     run.lines_read += batch.lines
     for kind, count in batch.duplicates.items():
         run.accepted_by_kind[f"{kind} (duplicate)"] += count

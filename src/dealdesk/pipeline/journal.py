@@ -24,15 +24,16 @@ from typing import Any
 
 from pyspark.sql import functions as F
 
+from dealdesk.config import PIPELINE_LEASE
 from dealdesk.core.model import Effects
 from dealdesk.errors import DealDeskError
 from dealdesk.lakehouse.gateway import Lakehouse
 
 log = logging.getLogger(__name__)
 
-JOURNAL, LOCK = "run_journal", "run_lock"
+JOURNAL, LOCK, STATE = "run_journal", "run_lock", "run_state"
+STATE_COLUMNS = ("business_clock", "monitored_as_of", "rules_fingerprint")
 PART_CHARS = 8_000_000  # one journal row holds at most this much text
-PIPELINE = "pipeline"
 LEASE = timedelta(minutes=30)
 
 
@@ -106,25 +107,51 @@ def unfinished(lakehouse: Lakehouse) -> list[RunRecord]:
 
 
 # -- the lock ---------------------------------------------------------------------------------------
-def acquire(lakehouse: Lakehouse, owner: str, *, wait_seconds: float = 600.0) -> None:
+@dataclass(frozen=True)
+class Lease:
+    """What taking the lease found: whether the lakehouse is settled, and then the state the last
+    successful run left (run_state), which only a settled lakehouse may be trusted to hold.
+
+    Settled: no run ever held the lease, or the run that held it last succeeded. Every run that
+    succeeds has decided every line it landed and finished every journal before it (a run finishes
+    its predecessors' first), so a settled lakehouse has no unfinished journal, no landed line left
+    undecided and no raw line written twice by a retake: the next run need not look for any of
+    them. A restore leaves the lease with itself (operations.recovery), so the run after it is
+    not settled."""
+
+    settled: bool
+    state: dict[str, Any] | None = None  # the run_state row, when settled and written before
+
+    def trusted(self, column: str) -> tuple[bool, Any]:
+        """(whether run_state's ``column`` can be used, its value)."""
+        if not self.settled or self.state is None:
+            return False, None
+        return True, self.state[column]
+
+
+def acquire(lakehouse: Lakehouse, owner: str, *, wait_seconds: float = 600.0) -> Lease:
     """Take the pipeline lease, waiting while another run holds it. A lease is free when it was
     released, has expired, or belongs to a run that has ended (failed, or died after its end)."""
     deadline = time.monotonic() + wait_seconds
     told = False
+    previous: dict[str, Any] | None = None
     while True:
         holder = _holder(lakehouse)
         if holder and holder["owner"] == owner:
-            return
+            return _lease(previous, holder)
+        previous = holder
         now = utc_now()
         if not holder or holder["expires_at"] <= now or holder["status"] in ("succeeded", "failed"):
-            offer = [{"name": PIPELINE, "owner": owner, "acquired_at": now, "expires_at": now + LEASE,
+            offer = [{"name": PIPELINE_LEASE, "owner": owner, "acquired_at": now, "expires_at": now + LEASE,
                       "replaces": holder["owner"] if holder else None}]  # fmt: skip
             frame = lakehouse.frame(LOCK, offer, ["name", "owner", "acquired_at", "expires_at"])
             frame = frame.withColumn("replaces", F.lit(offer[0]["replaces"]).cast("string"))
             # only the holder judged free is replaced: of two runs taking it at once, one wins
-            lakehouse.merge(frame, LOCK, ["name"], update_columns=["owner", "acquired_at", "expires_at"],
-                            update_condition="t.owner <=> s.replaces", condition_columns=["replaces"])  # fmt: skip
-            continue
+            changed = lakehouse.merge(frame, LOCK, ["name"], update_columns=["owner", "acquired_at", "expires_at"],
+                                      update_condition="t.owner <=> s.replaces", condition_columns=["replaces"])  # fmt: skip
+            if changed == 1:  # won, as the engine says: what was read before is what we replaced
+                return _lease(holder)
+            continue  # lost, or the engine does not say: read the lock again
         if time.monotonic() > deadline:
             raise DealDeskError(
                 f"another run ({holder['owner']}) is processing this lakehouse; its lease ends at "
@@ -136,22 +163,42 @@ def acquire(lakehouse: Lakehouse, owner: str, *, wait_seconds: float = 600.0) ->
         time.sleep(0.5)
 
 
+def _lease(previous: dict[str, Any] | None, current: dict[str, Any] | None = None) -> Lease:
+    """The lease taken over from ``previous`` (the lock row with its run's status; None: never
+    taken), with the run_state row as read with ``current`` (default: with ``previous``). Only a
+    lease holder writes run_state and a succeeded one has written it all, so either read holds it."""
+    settled = previous is None or previous["status"] == "succeeded"
+    found = current if current is not None else previous
+    state = found if settled and found is not None and found["state_run_id"] is not None else None
+    return Lease(settled, state)
+
+
 def _holder(lakehouse: Lakehouse) -> dict[str, Any] | None:
-    """The lock row with its run's status (None when nobody ever took it)."""
+    """The lock row with its run's status and the run_state row (None when nobody ever took it):
+    one query."""
     runs = lakehouse.read("job_runs").select(F.col("run_id").alias("owner"), "status")
+    state = lakehouse.read(STATE).select("name", F.col("run_id").alias("state_run_id"), *STATE_COLUMNS)
     rows = lakehouse.collect(
         lakehouse.read(LOCK)
-        .filter(F.col("name") == PIPELINE)
+        .filter(F.col("name") == PIPELINE_LEASE)
         .join(runs, "owner", "left")
-        .select("owner", "expires_at", "status")
+        .join(state, "name", "left")
+        .select("owner", "expires_at", "status", "state_run_id", *STATE_COLUMNS)
     )
     return rows[0] if rows else None
+
+
+def save_state(lakehouse: Lakehouse, run_id: str, values: dict[str, Any]) -> None:
+    """Write the state this run leaves for the next (run_state), replacing the last: one MERGE."""
+    row = [{"name": PIPELINE_LEASE, "run_id": run_id, **values, "updated_at": utc_now()}]
+    frame = lakehouse.frame(STATE, row)
+    lakehouse.merge(frame, STATE, ["name"], update_columns=[c for c in frame.columns if c != "name"])
 
 
 def release(lakehouse: Lakehouse, owner: str) -> None:
     """Give the lease back (only our own): the lock row ends expired."""
     now = utc_now()
-    row = [{"name": PIPELINE, "owner": owner, "acquired_at": now, "expires_at": now}]
+    row = [{"name": PIPELINE_LEASE, "owner": owner, "acquired_at": now, "expires_at": now}]
     lakehouse.merge(
         lakehouse.frame(LOCK, row), LOCK, ["name", "owner"], update_columns=["expires_at"], insert=False
     )

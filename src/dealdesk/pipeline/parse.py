@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from pyspark.sql import DataFrame
@@ -31,8 +33,19 @@ def _body(name: str) -> str:
     return f"body_{name}"
 
 
-def parse_documents(lines: DataFrame, rules: BusinessRules) -> tuple[DataFrame, DataFrame]:
-    """Lines (source_file, line_number, payload[, encoding_error]) -> two frames, one row per line,
+KIND_NAMED = re.compile(r'"kind"\s*:\s*"([A-Za-z_]+)"')
+
+
+def kinds_named(payloads: Iterable[str]) -> set[str]:
+    """The document kinds the lines name as ``"kind": "..."`` anywhere in their text: the kinds a
+    parse checks for (a guess from the text; ``parse_documents`` callers check it held)."""
+    return {found for payload in payloads for found in KIND_NAMED.findall(payload) if found in KINDS}
+
+
+def parse_documents(
+    lines: DataFrame, rules: BusinessRules, kinds: Collection[str] | None = None
+) -> list[DataFrame]:
+    """Lines (source_file, line_number, payload[, encoding_error]) -> frames, one row per line,
     with the envelope, ``errors``, ``warnings`` and ``envelope_error_count``:
 
     - the readable documents of the kinds whose errors the core picks among (deal submissions:
@@ -40,13 +53,17 @@ def parse_documents(lines: DataFrame, rules: BusinessRules) -> tuple[DataFrame, 
     - every other line, each kind's checks applied to its own rows.
 
     Separate projections because the local engine plans one very large expression far more
-    slowly than a few smaller ones."""
+    slowly than a few smaller ones. ``kinds``: only these kinds' checks are built (a trickle of
+    one kind plans a fraction of the expression, in one query); a readable line of another kind
+    then comes back unchecked, or a line of no frame does not come back, and the caller parses
+    again with every kind (None)."""
     docs = read_envelopes(lines).withColumnsRenamed(
         {"errors": "envelope_errors", "warnings": "envelope_warnings"}
     )
     kind = F.col("kind")
     readable = F.size("envelope_errors") == 0
-    picked = [k for k in KINDS.values() if k.error_sets]
+    wanted = [k for k in KINDS.values() if kinds is None or k.name in kinds]
+    picked = [k for k in wanted if k.error_sets]
     set_columns = sorted({c for k in picked for c in k.error_set_columns})
     picked_frames = []
     for k in picked:
@@ -64,10 +81,14 @@ def parse_documents(lines: DataFrame, rules: BusinessRules) -> tuple[DataFrame, 
                 *[(F.col(c) if c in k.error_set_columns else empty_reasons()).alias(c) for c in set_columns],
             )
         )
-    checked = [k for k in KINDS.values() if not k.error_sets and k.schema]
-    others = docs.filter(~readable | ~kind.isin(*[k.name for k in picked])).withColumns(
-        {_body(k.name): F.when(kind == k.name, F.from_json(F.col("payload"), k.schema)) for k in checked}
-    )
+    checked = [k for k in wanted if not k.error_sets and k.schema]
+    if kinds is not None and picked and not checked:
+        return picked_frames  # lines of those kinds only, all readable: the caller counts the rows
+    others = docs.filter(~readable | ~kind.isin(*[k.name for k in picked])) if picked else docs
+    if checked:
+        others = others.withColumns(
+            {_body(k.name): F.when(kind == k.name, F.from_json(F.col("payload"), k.schema)) for k in checked}
+        )
     content_errors, content_warnings = empty_reasons(), empty_reasons()
     for k in reversed(checked):
         body = F.col(_body(k.name))
@@ -81,8 +102,8 @@ def parse_documents(lines: DataFrame, rules: BusinessRules) -> tuple[DataFrame, 
         concat_reasons(F.col("envelope_warnings"), content_warnings).alias("warnings"),
         F.size("envelope_errors").alias("envelope_error_count"),
     )
-    (submissions,) = picked_frames  # the engine runs the two frames as two queries side by side
-    return submissions, others
+    # the engine runs the frames as queries side by side
+    return [*picked_frames, others]
 
 
 def _integer(digits: str) -> int | float:

@@ -307,16 +307,6 @@ def refresh(lakehouse: Lakehouse, effects: Effects, now: datetime) -> None:
         ReadModels(lakehouse, now).write(touched)
 
 
-def refresh_flags(lakehouse: Lakehouse, changed: DataFrame, now: datetime) -> None:
-    """The app's deals whose flow_intelligence is about to change to ``changed`` (id,
-    flow_intelligence), written before the deals table: a run cut between the two finds the
-    change again."""
-    flags = changed.select(F.col("id").alias("deal_id"), F.col("flow_intelligence").alias("_flag"))
-    rows = ReadModels(lakehouse, now).deals(flags.select("deal_id"))
-    rows = rows.join(flags, "deal_id").withColumn("flow_intelligence", F.col("_flag")).drop("_flag")
-    lakehouse.upsert(rows, "app_deals", KEYS["app_deals"])
-
-
 def rebuild(lakehouse: Lakehouse, now: datetime) -> None:
     """Every read model written whole from the tables."""
     ReadModels(lakehouse, now).write(None)

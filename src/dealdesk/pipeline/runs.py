@@ -36,6 +36,7 @@ class JobRun:
     unreadable: list[str] = field(default_factory=list)  # landing files left for the next run
     not_read: list[str] = field(default_factory=list)  # landing files no run reads: extension, empty
     phases: dict[str, float] = field(default_factory=dict)  # seconds per phase of the run
+    recorded: bool = False  # whether job_runs has its row yet
 
     @property
     def accepted(self) -> int:
@@ -84,16 +85,23 @@ class JobRun:
         row[2] = lakehouse.target.engine
         source = lakehouse.spark.createDataFrame([tuple(row)], RUN_SCHEMA)
         columns = [c for c in source.columns if c not in ("run_id", "job", "engine", "started_at")]
-        # the first save of a run inserts a new run id: insert-only, the cheap kind of MERGE
-        first = status == "running"
-        lakehouse.merge(source, "job_runs", ["run_id"], update_columns=None if first else columns)
+        # a row not written yet is inserted: insert-only, the cheap kind of MERGE
+        lakehouse.merge(source, "job_runs", ["run_id"], update_columns=columns if self.recorded else None)
+        self.recorded = True
+
+    def mark_running(self, lakehouse: Lakehouse) -> None:
+        """Record the run as running, before its first write (once): a run that writes nothing
+        has its one row written at its end."""
+        if not self.recorded:
+            self.save(lakehouse, "running")
 
 
 @contextmanager
 def job_run(lakehouse: Lakehouse, job: str) -> Iterator[JobRun]:
-    """Record a run: 'running' at the start, then 'succeeded' with its counts, or 'failed' with the error."""
+    """Record a run: 'running' once it starts writing (JobRun.mark_running), then 'succeeded' with
+    its counts, or 'failed' with the error. While a run holds the lease without a row, the lease
+    counts it as running."""
     run = JobRun(job)
-    run.save(lakehouse, "running")
     try:
         yield run
     except BaseException as exc:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from dealdesk.config import REFERENCE_PATTERN, BusinessRules
+from dealdesk.config import REFERENCE_PATTERN, BusinessRules, reference_prefix
 from dealdesk.core import monitoring
 from dealdesk.core.model import (
     APPROVAL_COLUMNS,
@@ -55,38 +56,31 @@ def open_approvals(lakehouse: Lakehouse) -> DataFrame:
 
 
 def read_snapshot(
-    lakehouse: Lakehouse, documents: list[Document], rules: BusinessRules, as_of: datetime | None
+    lakehouse: Lakehouse,
+    documents: list[Document],
+    rules: BusinessRules,
+    as_of: datetime | None,
+    flags: Literal["incremental", "full"] | None = None,
 ) -> Snapshot:
+    """The state for ``documents``, with the timers due by ``as_of`` and, for monitoring, the deals
+    whose flag may change: by time alone (``incremental``) or for any reason (``full``)."""
     snapshot = Snapshot()
     submissions = [d for d in documents if d.kind == "deal_submission"]
     references = {d.body.get("given_reference") for d in submissions} | {
         d.body.get("reference_number") for d in documents if d.kind in ("approval_action", "status_change")
     }
     references.discard(None)
-    _read_deals(lakehouse, snapshot, references, rules, as_of)  # type: ignore[arg-type]
+    _read_deals(lakehouse, snapshot, references, rules, as_of, flags)  # type: ignore[arg-type]
     _read_people(lakehouse, snapshot)
-    _read_load(lakehouse, snapshot)
     if submissions:
         _read_for_submissions(lakehouse, snapshot, submissions)
     return snapshot
-
-
-def _read_load(lakehouse: Lakehouse, snapshot: Snapshot) -> None:
-    """Open approvals per assignee, over every deal."""
-    counts = lakehouse.collect(
-        open_approvals(lakehouse)
-        .filter(F.col("assigned_to").isNotNull())
-        .groupBy(F.col("assigned_to").alias("user_id"))
-        .agg(F.count(F.lit(1)).alias("n"))
-    )
-    snapshot.open_counts = {r["user_id"]: r["n"] for r in counts}
 
 
 def read_people_and_load(lakehouse: Lakehouse) -> Snapshot:
     """Users, departments and open approvals per person: what routing needs (the route preview)."""
     snapshot = Snapshot()
     _read_people(lakehouse, snapshot)
-    _read_load(lakehouse, snapshot)
     return snapshot
 
 
@@ -96,6 +90,7 @@ def _read_deals(
     references: set[str],
     rules: BusinessRules,
     as_of: datetime | None,
+    flags: Literal["incremental", "full"] | None,
 ) -> None:
     deals = lakehouse.read("deals")
     wanted = [
@@ -112,10 +107,15 @@ def _read_deals(
             .select(F.col("deal_id").alias("id"))
         )
         wanted.append(deals.join(overdue, "id", "left_semi"))
+    if flags is not None:  # on Databricks deals are clustered by status: these filters prune
+        wanted.append(
+            deals.filter(monitoring.time_may_turn() if flags == "incremental" else monitoring.may_be_stale())
+        )
     found = wanted[0]
     for more in wanted[1:]:
         found = found.unionByName(more)
-    rows = lakehouse.collect(found.select(*DEAL_STATE_COLUMNS).distinct()) if references or as_of else []
+    wanted_any = references or as_of or flags
+    rows = lakehouse.collect(found.select(*DEAL_STATE_COLUMNS).distinct()) if wanted_any else []
     for row in rows:
         snapshot.deals[row["reference_number"]] = Deal(**row)
     if not rows:
@@ -173,7 +173,9 @@ def _timestamp(text: str | None) -> datetime | None:
 
 
 def _read_people(lakehouse: Lakehouse, snapshot: Snapshot) -> None:
-    """Users, departments and the known advertisers and agencies: small tables, one query."""
+    """Users, departments, the known advertisers and agencies (small tables) and the open
+    approvals per assignee, over every deal (on Databricks deal_approvals is clustered by
+    assignee and status): one query."""
     read = lakehouse.read
     users = read("users").select(
         F.lit("user").alias("tag"),
@@ -191,10 +193,22 @@ def _read_people(lakehouse: Lakehouse, snapshot: Snapshot) -> None:
         F.lit("advertiser").alias("tag"), F.col("id").cast("string").alias("row")
     )
     agencies = read("agencies").select(F.lit("agency").alias("tag"), F.col("id").cast("string").alias("row"))
-    rows = lakehouse.collect(users.unionByName(departments).unionByName(advertisers).unionByName(agencies))
+    load = (
+        open_approvals(lakehouse)
+        .filter(F.col("assigned_to").isNotNull())
+        .groupBy(F.col("assigned_to").alias("user_id"))
+        .agg(F.count(F.lit(1)).alias("n"))
+        .select(F.lit("load").alias("tag"), F.to_json(F.struct("user_id", "n")).alias("row"))
+    )
+    rows = lakehouse.collect(
+        users.unionByName(departments).unionByName(advertisers).unionByName(agencies).unionByName(load)
+    )
     for item in rows:
         tag, text = item["tag"], item["row"]
-        if tag == "advertiser":
+        if tag == "load":
+            value = json.loads(text)
+            snapshot.open_counts[value["user_id"]] = value["n"]
+        elif tag == "advertiser":
             snapshot.advertiser_ids.add(int(text))
         elif tag == "agency":
             snapshot.agency_ids.add(int(text))
@@ -225,8 +239,14 @@ def _read_for_submissions(lakehouse: Lakehouse, snapshot: Snapshot, submissions:
         (F.col("ref") == F.col("source_event_id")) | (F.col("ref") == F.col("id").cast("string")),
         "left_semi",
     )
+    # the highest number of each year the submissions may number in: their business years only
+    prefixes = sorted({reference_prefix(d.occurred_at.year) for d in submissions})
+    named = F.lit(False)
+    for prefix in prefixes:
+        named = named | F.col("reference_number").startswith(prefix)
     years = (
         read("deals")
+        .filter(named)
         .select(
             F.regexp_extract("reference_number", REFERENCE_PATTERN, 1).cast("int").alias("year"),
             F.regexp_extract("reference_number", REFERENCE_PATTERN, 2).cast("long").alias("n"),

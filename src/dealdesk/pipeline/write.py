@@ -19,7 +19,7 @@ from dealdesk.lakehouse.gateway import DELETE_FLAG, Lakehouse
 
 # Columns an update never changes.
 KEPT_ON_UPDATE = {"id", "created_at", "reference_number"}
-DEAL_STATE = ["status", "last_status_change", "revision_reason", "updated_at"]
+DEAL_STATE = ["status", "last_status_change", "revision_reason", "updated_at", "flow_intelligence"]
 
 
 def _insert(lakehouse: Lakehouse, table: str, rows: list[dict[str, Any]], key: str = "id") -> int:
