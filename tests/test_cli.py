@@ -17,7 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from dealdesk.cli.common import open_lakehouse
 from dealdesk.cli.main import DEMO_MARKER, main, progress_shown
+from dealdesk.lakehouse.engine import Target, stop_engine
+from dealdesk.lakehouse.migrations import names_used
 from tests.conftest import REPO
 
 
@@ -481,3 +484,29 @@ def test_the_commands_an_error_suggests_run_as_printed(tmp_path: Path):
     done = subprocess.run(words, capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "applied  020_deals.sql" in done.stdout and (home / "warehouse" / "main" / "cli_test").is_dir()
+
+
+def test_a_command_that_writes_asks_for_migrate_when_a_ddl_file_is_not_applied(tmp_path: Path):
+    home, landing = tmp_path / "home", tmp_path / "landing"
+    landing.mkdir()
+    assert dealdesk(home, "migrate").returncode == 0
+    # a lakehouse migrated before the newest DDL file came: its ledger lacks that file
+    newest = sorted(p.name for p in (REPO / "ddl").glob("*.sql") if ".databricks." not in p.name)[-1]
+    lakehouse = open_lakehouse(Target(engine="local", schema="cli_test", home=home))
+    ledger = lakehouse.table_name("schema_migrations")
+    lakehouse.execute(f"DELETE FROM {ledger} WHERE name = '{newest}'")
+    stop_engine("local")
+    refused = dealdesk(home, "run", "--landing", str(landing))
+    assert refused.returncode == 1
+    assert f"this lakehouse has DDL files not applied yet ({newest}): run '" in refused.stderr
+    assert dealdesk(home, "tables").returncode == 0  # reading needs no migrate
+    assert f"applied  {newest}" in dealdesk(home, "migrate").stdout
+    assert dealdesk(home, "run", "--landing", str(landing)).returncode == 0
+
+
+def test_sql_attaches_what_the_query_names_with_what_its_views_read():
+    assert names_used("SELECT count(*) FROM DEALS") == {"deals"}
+    queue = names_used("select * from approval_queue")
+    assert queue is not None and {"approval_queue", "deal_approvals", "deals"} <= queue
+    assert "raw_documents" not in queue
+    assert names_used("SHOW TABLES") is None  # names nothing: everything is attached

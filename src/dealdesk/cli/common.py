@@ -14,11 +14,11 @@ import shlex
 import shutil
 import sys
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from dealdesk.cli.output import FORMATS
-from dealdesk.errors import ConfigurationError, NoLakehouseError, PathError
+from dealdesk.errors import ConfigurationError, MigrationError, NoLakehouseError, PathError
 from dealdesk.lakehouse.ddl import LEDGER
 from dealdesk.lakehouse.engine import DEFAULT_CATALOG, DEFAULT_SCHEMA, ENGINES, Target
 from dealdesk.lakehouse.gateway import Lakehouse
@@ -259,11 +259,12 @@ def lakehouse_exists(target: Target) -> bool:
     return (target.warehouse / target.schema / LEDGER / "_delta_log").is_dir()
 
 
-def open_lakehouse(target: Target) -> Lakehouse:
-    """Open the lakehouse; locally re-attach the tables (the local catalog lives in memory)."""
+def open_lakehouse(target: Target, only: Collection[str] | None = None) -> Lakehouse:
+    """Open the lakehouse; locally re-attach the tables (the local catalog lives in memory):
+    ``only`` those tables and views, for a command that reads no other."""
     lakehouse = Lakehouse.open(target)
     if target.is_local:
-        MigrationRunner(lakehouse).attach()
+        MigrationRunner(lakehouse).attach(only)
     return lakehouse
 
 
@@ -275,14 +276,15 @@ def no_lakehouse(target: Target) -> NoLakehouseError:
     )
 
 
-def open_to_read(args: argparse.Namespace) -> Lakehouse:
-    """Open an existing lakehouse for a command that only reads: never creates one."""
+def open_to_read(args: argparse.Namespace, only: Collection[str] | None = None) -> Lakehouse:
+    """Open an existing lakehouse for a command that only reads: never creates one. ``only``:
+    the tables and views it reads (None: all)."""
     target = target_of(args)
     if target.is_local:
         check_folder(target.home, "--home")
         if not lakehouse_exists(target):
             raise no_lakehouse(target)
-    return open_lakehouse(target)
+    return open_lakehouse(target, only)
 
 
 def open_to_write(args: argparse.Namespace) -> Lakehouse:
@@ -295,6 +297,14 @@ def open_to_write(args: argparse.Namespace) -> Lakehouse:
             report = MigrationRunner(lakehouse).migrate()
             print(f"new lakehouse at {target.home}: applied {len(report.applied)} DDL files", file=sys.stderr)
             return lakehouse
+        lakehouse = Lakehouse.open(target)
+        pending = MigrationRunner(lakehouse).pending()  # attaches what is applied
+        if pending:
+            names = ", ".join(m.name for m in pending)
+            raise MigrationError(
+                f"this lakehouse has DDL files not applied yet ({names}): run '{command_prefix(target)} migrate' first"
+            )
+        return lakehouse
     return open_lakehouse(target)
 
 

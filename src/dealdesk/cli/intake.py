@@ -61,7 +61,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_rejects(args: argparse.Namespace) -> int:
-    lakehouse = open_to_read(args)
+    lakehouse = open_to_read(args, only={"rejected_documents"})
     rejected = lakehouse.read("rejected_documents")
     if not args.all:
         rejected = rejected.filter(F.col("replayed_at").isNull())

@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from pyspark.sql import functions as F
+
 from dealdesk import __version__
 from dealdesk.cli.common import (
     add_command,
@@ -37,10 +39,10 @@ from dealdesk.cli.workflow import add_commands as add_workflow_commands
 from dealdesk.cli.workflow import run_demo_days, status_summary
 from dealdesk.config import load_rules
 from dealdesk.errors import DealDeskError, DemoError, QueryError
-from dealdesk.lakehouse.ddl import parse_parameters
+from dealdesk.lakehouse.ddl import parse_parameters, table_names
 from dealdesk.lakehouse.engine import Target
 from dealdesk.lakehouse.gateway import Lakehouse
-from dealdesk.lakehouse.migrations import MigrationRunner
+from dealdesk.lakehouse.migrations import MigrationRunner, names_used
 from dealdesk.lakehouse.postgres import LocalServer
 from dealdesk.operations.generator import Mix, generate
 from dealdesk.operations.report import write_report
@@ -118,7 +120,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
             f"sql: {refused} refused: the sql command is for queries and never drops, truncates or "
             "deletes the lakehouse's data (tables change through the DDL files and the jobs)"
         )
-    lakehouse = open_to_read(args)
+    lakehouse = open_to_read(args, only=names_used(args.query))  # what the query names, else all
     lakehouse.use_schema()
     try:
         df = lakehouse.sql(args.query)
@@ -139,11 +141,21 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
 
 def table_counts(lakehouse: Lakehouse) -> list[tuple[str, int]]:
-    return [(table, lakehouse.read(table).count()) for table in lakehouse.table_names()]
+    """Every table with its row count: one query."""
+    counts = [
+        lakehouse.read(table).select(F.lit(table).alias("table"), F.count(F.lit(1)).alias("rows"))
+        for table in lakehouse.table_names()
+    ]
+    if not counts:
+        return []
+    every = counts[0]
+    for count in counts[1:]:
+        every = every.unionByName(count)
+    return sorted((row["table"], row["rows"]) for row in lakehouse.collect(every))
 
 
 def cmd_tables(args: argparse.Namespace) -> int:
-    lakehouse = open_to_read(args)
+    lakehouse = open_to_read(args, only=table_names())  # tables only: no view is made
     print(render(["table", "rows"], table_counts(lakehouse), args.format))
     return 0
 

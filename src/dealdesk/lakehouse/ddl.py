@@ -88,6 +88,11 @@ def discover(directory: Path | None = None) -> list[Migration]:
     return migrations
 
 
+def table_names(directory: Path | None = None) -> set[str]:
+    """Every table the DDL files create."""
+    return {name for migration in discover(directory) for name in migration.table_names}
+
+
 @dataclass(frozen=True)
 class ViewDefinition:
     name: str

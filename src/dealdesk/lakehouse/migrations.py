@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +30,7 @@ from dealdesk.lakehouse.ddl import (
     ViewDefinition,
     discover,
     discover_views,
+    table_names,
     validate_parameters,
 )
 from dealdesk.lakehouse.gateway import Lakehouse
@@ -125,8 +126,11 @@ class MigrationRunner:
                     f"{migration.checksum[:12]}); put the change in a new numbered file"
                 )
 
-    def attach(self) -> dict[int, tuple[str, str]]:
-        """Register the schema and the applied tables in this session (local catalogs are in memory)."""
+    def attach(self, only: Collection[str] | None = None) -> dict[int, tuple[str, str]]:
+        """Register the schema and the applied tables in this session (local catalogs are in memory).
+
+        ``only``: the tables and views to register (see ``names_used``), for a command that reads
+        a few of them; None: every one."""
         self._bootstrap()
         applied = self.applied_checksums()
         self._verify_unchanged(applied)
@@ -134,9 +138,10 @@ class MigrationRunner:
             for migration in self.migrations[1:]:
                 if migration.version in applied:
                     for statement in migration.create_table_statements:
-                        self._reattach(statement)
+                        if only is None or CREATE_TABLE.match(statement)[1] in only:  # type: ignore[index]
+                            self._reattach(statement)
         if all(m.version in applied for m in self.migrations if self._applies_here(m)):
-            self.create_views()  # a schema with pending files gets its views after migrate
+            self.create_views(only)  # a schema with pending files gets its views after migrate
         return applied
 
     def _reattach(self, statement: str) -> None:
@@ -192,9 +197,12 @@ class MigrationRunner:
                 self.lakehouse.execute(f"DROP TABLE IF EXISTS {self.lakehouse.table_name(table)}")
         self.attach()
 
-    def create_views(self) -> None:
-        """(Re-)create every reporting view in file order; on Databricks grant them to the analysts."""
+    def create_views(self, only: Collection[str] | None = None) -> None:
+        """(Re-)create every reporting view in file order (``only``: those named); on Databricks
+        grant them to the analysts."""
         for view in self.views:
+            if only is not None and view.name not in only:
+                continue
             try:
                 self.lakehouse.execute(render(view.statement, self.lakehouse))
                 if self.analysts_group and not self.lakehouse.target.is_local:
@@ -234,6 +242,25 @@ class MigrationRunner:
         )
         source = self.lakehouse.spark.createDataFrame(row, schema)
         self.lakehouse.merge(source, LEDGER, ["version"])
+
+
+def names_used(text: str) -> set[str] | None:
+    """The tables and views ``text`` (a query) names, with those the named views read, in turn;
+    None when it names none (``SHOW TABLES``, a misspelt name): then everything is attached."""
+    statements = {view.name: view.statement for view in discover_views()}
+    known = table_names() | set(statements)
+
+    def named(sql: str) -> set[str]:
+        return {word for word in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", sql.lower()) if word in known}
+
+    found, todo = set(), named(text)
+    if not todo:
+        return None
+    while todo:
+        name = todo.pop()
+        found.add(name)
+        todo |= named(statements.get(name, "")) - found
+    return found
 
 
 def grant_select(lakehouse: Lakehouse, view: str, group: str) -> str:

@@ -27,14 +27,15 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
-
-from databricks.sdk.service import iam
+from typing import TYPE_CHECKING, Protocol
 
 from dealdesk.config import APPROVAL_LEVELS, DEPARTMENTS, BusinessRules, load_rules
 from dealdesk.lakehouse.gateway import Lakehouse
 from dealdesk.pipeline.job import process
 from dealdesk.pipeline.runs import JobRun
+
+if TYPE_CHECKING:  # the SDK takes seconds to import: only the sync that calls it loads it
+    from databricks.sdk.service import iam
 
 SOURCE = "databricks-workspace-directory"
 USER_ATTRIBUTES = "id,userName,name,emails,active,groups,externalId"
