@@ -47,7 +47,7 @@ pytestmark = pytest.mark.conformance
 RULES = BusinessRules()
 # A sample of the cut points (tests/test_reliability.py cuts at every one on the embedded engine):
 # after the journal is written and before any effect; in the middle of the effects.
-CUT_AT = [WRITES.index("APPEND run_journal") + 1, WRITES.index("MERGE deal_approvals") + 1]
+CUT_AT = [WRITES.index("APPEND run_journal") + 1, WRITES.index("APPEND deal_approvals") + 1]
 
 
 def run(lakehouse: Lakehouse, landing: Path) -> JobRun:

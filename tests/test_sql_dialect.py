@@ -200,7 +200,7 @@ def test_every_statement_the_jobs_send_parses_as_databricks_sql(lakehouse_home: 
     finally:
         Lakehouse.recorded_statements = None
 
-    assert any(s.startswith("MERGE INTO") for s in recorded)  # the ledger, at least
+    assert any(s.startswith("MERGE INTO") for s in recorded)  # the lease, at least
     assert any("CREATE TABLE IF NOT EXISTS" in s for s in recorded)
     problems = [problem for statement in recorded if (problem := databricks_problem(statement))]
     assert problems == []

@@ -355,10 +355,18 @@ def business_clock(lakehouse: Lakehouse) -> datetime | None:
     return rows[0]["at"] if rows else None
 
 
-def _apply(lakehouse: Lakehouse, record: journal.RunRecord) -> Counter[str]:
-    written = write_effects(lakehouse, record.effects, record.run_id, record.now, set(record.ledger_known))
+def _apply(lakehouse: Lakehouse, record: journal.RunRecord, *, first: bool = False) -> Counter[str]:
+    """Write a journal's effects: ``first`` by the run that decided them, else a journal finished
+    by a later run (see write_effects)."""
+    written = write_effects(
+        lakehouse, record.effects, record.run_id, record.now, set(record.ledger_known), first=first
+    )
     if record.landed:
-        lakehouse.merge(lakehouse.frame("landed_files", record.landed), "landed_files", ["sha256"])
+        landed = lakehouse.frame("landed_files", record.landed)
+        if first:
+            lakehouse.append(landed, "landed_files")
+        else:
+            lakehouse.merge(landed, "landed_files", ["sha256"])
     read_models.refresh(lakehouse, record.effects, record.now)
     journal.mark_applied(lakehouse, record.run_id)
     return written
@@ -512,7 +520,7 @@ def _process(
         say("writing")
         run.mark_running(lakehouse)
         journal.write_journal(lakehouse, record)
-        run.rows_merged.update(_apply(lakehouse, record))
+        run.rows_merged.update(_apply(lakehouse, record, first=True))
     phases.done("write")
     touched = read_models.touched_by(effects).deal_ids
     wrote = bool(effects.ledger or effects.rejected or landed or touched)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from pyspark.sql import functions as F
@@ -22,9 +23,18 @@ KEPT_ON_UPDATE = {"id", "created_at", "reference_number"}
 DEAL_STATE = ["status", "last_status_change", "revision_reason", "updated_at", "flow_intelligence"]
 
 
-def _insert(lakehouse: Lakehouse, table: str, rows: list[dict[str, Any]], key: str = "id") -> int:
+def _insert(
+    lakehouse: Lakehouse, table: str, rows: list[dict[str, Any]], key: str = "id", *, first: bool = False
+) -> int:
+    """New rows: appended when the effects are written for the first time (their ids are new:
+    deterministic, of documents and timers never applied), else an insert-only MERGE on ``key``
+    that skips the rows an earlier attempt wrote (a journal finished by a later run)."""
     if rows:
-        lakehouse.merge(lakehouse.frame(table, rows), table, [key])
+        frame = lakehouse.frame(table, rows)
+        if first:
+            lakehouse.append(frame, table)
+        else:
+            lakehouse.merge(frame, table, [key])
     return len(rows)
 
 
@@ -74,31 +84,40 @@ def _replace_parts(lakehouse: Lakehouse, table: str, rows: list[dict[str, Any]])
 
 
 def write_effects(
-    lakehouse: Lakehouse, effects: Effects, run_id: str, now: datetime, ledger_known: set[str]
+    lakehouse: Lakehouse,
+    effects: Effects,
+    run_id: str,
+    now: datetime,
+    ledger_known: set[str],
+    *,
+    first: bool = False,
 ) -> Counter[str]:
     """Write every table a batch changes; returns rows written per table.
 
     ``ledger_known``: events that already have a ledger row (a rejection decided again).
+    ``first``: the run that decided the effects writes them (new rows are appended, without a
+    MERGE that reads the whole table); a journal finished by a later run is not.
     The ledger goes last: a run cut before it leaves its documents pending."""
     written: Counter[str] = Counter()
+    new = partial(_insert, lakehouse, first=first)
     written["users"] += _upsert_by_business_time(lakehouse, "users", effects.users)
     written["advertisers"] += _upsert_by_business_time(lakehouse, "advertisers", effects.advertisers)
     written["agencies"] += _upsert_by_business_time(lakehouse, "agencies", effects.agencies)
-    written["deal_scoping_requests"] += _insert(lakehouse, "deal_scoping_requests", effects.scoping_new)
+    written["deal_scoping_requests"] += new("deal_scoping_requests", effects.scoping_new)
     written["deal_scoping_requests"] += _update(
         lakehouse, "deal_scoping_requests", effects.scoping_converted,
         ["id", "status", "converted_deal_id", "converted_at", "updated_at"],
     )  # fmt: skip
-    written["deals"] += _insert(lakehouse, "deals", effects.deals_new)
+    written["deals"] += new("deals", effects.deals_new)
     written["deals"] += _update(lakehouse, "deals", effects.deals_replaced)
     written["deals"] += _update(lakehouse, "deals", effects.deals_moved, ["id", *DEAL_STATE])
     for table in ("deal_tiers", "incentive_values"):
-        written[table] += _insert(lakehouse, table, effects.parts_new.get(table, []))
+        written[table] += new(table, effects.parts_new.get(table, []))
         written[table] += _replace_parts(lakehouse, table, effects.parts_replaced.get(table, []))
-    written["deal_approvals"] += _insert(lakehouse, "deal_approvals", effects.approvals_new)
+    written["deal_approvals"] += new("deal_approvals", effects.approvals_new)
     written["deal_approvals"] += _update(lakehouse, "deal_approvals", effects.approvals_changed)
-    written["approval_actions"] += _insert(lakehouse, "approval_actions", effects.actions)
-    written["deal_status_history"] += _insert(lakehouse, "deal_status_history", effects.history)
+    written["approval_actions"] += new("approval_actions", effects.actions)
+    written["deal_status_history"] += new("deal_status_history", effects.history)
     rejected = [
         {**r, "reasons": json.dumps(r["reasons"]), "rejected_at": now, "run_id": run_id}
         for r in effects.rejected
@@ -117,12 +136,7 @@ def write_effects(
         key="event_id",
     )
     ledger = [{**row, "run_id": run_id, "processed_at": now} for row in effects.ledger]
-    _insert(
-        lakehouse,
-        "processed_events",
-        [r for r in ledger if r["event_id"] not in ledger_known],
-        key="event_id",
-    )
+    new("processed_events", [r for r in ledger if r["event_id"] not in ledger_known], key="event_id")
     # a rejected event decided again takes its new outcome; an applied one is final
     again = [r for r in ledger if r["event_id"] in ledger_known]
     if again:
