@@ -613,8 +613,14 @@ def bench_engine(engine: str, args: argparse.Namespace) -> dict[str, object]:
     return results
 
 
+def _figure(results: dict, key: str, shape: str) -> str:
+    """One figure, or "not measured" (an older bench, or a stage that stopped)."""
+    value = results.get(key)
+    return "not measured" if value is None else shape.format(value)
+
+
 def _run_figure(results: dict, run: str, suffix: str = "") -> str:
-    """Seconds and queries of a small run, or "not measured" (figures of an older bench)."""
+    """Seconds and queries of a small run, or "not measured"."""
     seconds, queries = results.get(f"{run}_seconds{suffix}"), results.get(f"{run}_queries{suffix}")
     return "not measured" if seconds is None else f"{seconds:.2f} s, {queries} queries"
 
@@ -630,15 +636,15 @@ def figure_rows(results: dict) -> list[tuple[str, str, str]]:
         ("honest floor (read files + plain appends)", f"{results['honest_floor_seconds']:.2f} s", ""),
         ("peak day / honest floor", f"{results['honest_floor_ratio']}x", "embedded <= 6x"),
         ("single append of the lines (old floor)", f"{results['append_floor_seconds']:.2f} s", ""),
-        ("peak day on 10x tables", f"{results['peak_day_seconds_10x']:.1f} s", ""),
-        ("10x cost growth", f"{results['growth_factor_10x']}x", "<= 1.15x"),
-        ("year backlog in one run", f"{results['backlog_year_seconds']:.0f} s, {results['backlog_year_queries']} queries",
+        ("peak day on 10x tables", _figure(results, "peak_day_seconds_10x", "{:.1f} s"), ""),
+        ("10x cost growth", _figure(results, "growth_factor_10x", "{}x"), "<= 1.15x"),
+        ("year backlog in one run", _figure(results, "backlog_year_seconds", "{:.0f} s") + (
+            f", {results['backlog_year_queries']} queries" if results.get("backlog_year_queries") else ""),
          "< 120 s, <= 50 queries"),
         ("trickle run (1 document)", _run_figure(results, "trickle"), "embedded <= 2 s, Spark <= 10 s; <= 20 queries"),
         ("trickle run on 10x tables", _run_figure(results, "trickle", "_10x"), "<= 1.15x the 1x figure"),
         ("empty run", _run_figure(results, "empty_run"), "<= 5 queries"),
-        ("read command (dealdesk tables, new process)",
-         f"{results['read_command_seconds']:.1f} s" if "read_command_seconds" in results else "not measured", "about 2 s"),
+        ("read command (dealdesk tables, new process)", _figure(results, "read_command_seconds", "{:.1f} s"), "about 2 s"),
         ("views median / p95", f"{results['view_median_ms']} / {results['view_p95_ms']} ms", "p95 < 500 ms"),
         ("views p95 under concurrent clients", f"{results['concurrent_view_p95_ms']} ms", ""),
     ]  # fmt: skip
