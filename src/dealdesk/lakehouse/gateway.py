@@ -228,6 +228,15 @@ class Lakehouse:
             log.debug("query %d: MERGE into %s in %.2fs", self.queries, table, time.perf_counter() - started)
         return _affected(rows)
 
+    def insert_new(self, source: DataFrame, table: str, keys: Sequence[str], *, known_new: bool) -> None:
+        """Insert rows that are not in ``table`` yet: appended when the caller knows none of their
+        ``keys`` is there (no MERGE that reads the whole table), else an insert-only MERGE that
+        skips what an earlier attempt wrote."""
+        if known_new:
+            self.append(source, table)
+        else:
+            self.merge(source, table, keys)
+
     def upsert(self, source: DataFrame, table: str, keys: Sequence[str]) -> None:
         """Insert ``source``'s rows, replacing whole rows of the same ``keys``.
 

@@ -145,10 +145,7 @@ def _land(lakehouse: Lakehouse, lines: DataFrame, run: JobRun, received_at: date
     raw = read_envelopes(lines).select(
         *RAW_COLUMNS[:-2], F.lit(received_at).alias("received_at"), F.lit(run.run_id).alias("run_id")
     )
-    if settled:
-        lakehouse.append(raw, "raw_documents")
-    else:
-        lakehouse.merge(raw, "raw_documents", RAW_KEY)
+    lakehouse.insert_new(raw, "raw_documents", RAW_KEY, known_new=settled)
 
 
 def _earlier_pending(
@@ -362,11 +359,9 @@ def _apply(lakehouse: Lakehouse, record: journal.RunRecord, *, first: bool = Fal
         lakehouse, record.effects, record.run_id, record.now, set(record.ledger_known), first=first
     )
     if record.landed:
-        landed = lakehouse.frame("landed_files", record.landed)
-        if first:
-            lakehouse.append(landed, "landed_files")
-        else:
-            lakehouse.merge(landed, "landed_files", ["sha256"])
+        lakehouse.insert_new(
+            lakehouse.frame("landed_files", record.landed), "landed_files", ["sha256"], known_new=first
+        )
     read_models.refresh(lakehouse, record.effects, record.now)
     journal.mark_applied(lakehouse, record.run_id)
     return written

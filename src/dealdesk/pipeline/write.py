@@ -30,11 +30,7 @@ def _insert(
     deterministic, of documents and timers never applied), else an insert-only MERGE on ``key``
     that skips the rows an earlier attempt wrote (a journal finished by a later run)."""
     if rows:
-        frame = lakehouse.frame(table, rows)
-        if first:
-            lakehouse.append(frame, table)
-        else:
-            lakehouse.merge(frame, table, [key])
+        lakehouse.insert_new(lakehouse.frame(table, rows), table, [key], known_new=first)
     return len(rows)
 
 
