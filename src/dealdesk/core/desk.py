@@ -826,12 +826,7 @@ class Desk:
 
     def _escalate(self, deal: Deal, approval_id: int, at: datetime) -> None:
         approval = next((a for a in self.state.approvals.get(deal.id, []) if a.id == approval_id), None)
-        if (
-            approval is None
-            or approval.status != "pending"
-            or approval.approval_round != deal.revision_count
-            or deal.status not in IN_REVIEW_STATUSES
-        ):
+        if approval is None or not monitoring.is_open(approval, deal):
             return
         raised = routing.escalated_priority(approval.priority, deal.priority)
         if raised != approval.priority:
@@ -844,13 +839,7 @@ class Desk:
         if self.as_of is None:
             return
         for deal in self.state.deals.values():
-            due = [
-                a.due_date
-                for a in self.state.approvals.get(deal.id, [])
-                if a.status == "pending"
-                and a.approval_round == deal.revision_count
-                and deal.status in IN_REVIEW_STATUSES
-            ]
+            due = [a.due_date for a in self.state.approvals.get(deal.id, []) if monitoring.is_open(a, deal)]
             flagged = monitoring.flag(deal, due, self.as_of, self.rules)
             if flagged != deal.flow_intelligence:
                 deal.flow_intelligence, deal.changed = flagged, True

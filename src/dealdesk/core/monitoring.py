@@ -17,7 +17,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from dealdesk.config import FINAL_STATUSES, BusinessRules
-from dealdesk.core.model import Deal
+from dealdesk.core.model import Approval, Deal
 from dealdesk.core.state_machine import IN_REVIEW_STATUSES
 
 ALWAYS_ON_TRACK = (*FINAL_STATUSES, "draft", "converted")
@@ -38,6 +38,15 @@ def may_be_stale() -> Column:
     those on track in a status that is always on track."""
     flagged = F.col("flow_intelligence")
     return ~(F.col("status").isin(*ALWAYS_ON_TRACK) & flagged.eqNullSafe(F.lit("on_track")))
+
+
+def is_open(approval: Approval, deal: Deal) -> bool:
+    """One approval waiting for a decision (the rule of open_approvals, for one row)."""
+    return (
+        approval.status == "pending"
+        and approval.approval_round == deal.revision_count
+        and deal.status in IN_REVIEW_STATUSES
+    )
 
 
 def open_approvals(approvals: DataFrame, deals: DataFrame) -> DataFrame:
