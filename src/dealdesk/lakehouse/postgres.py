@@ -21,6 +21,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -33,6 +34,17 @@ APP_ROLE = "dealdesk_app"  # the app's login role: reads the app schema under ro
 RUN_AS_WHEN_ROOT = "nobody"
 START_TIMEOUT_SECONDS = 60
 MAX_CONNECTIONS = 300
+
+
+# Started by root, a program runs as RUN_AS_WHEN_ROOT through this launcher, which drops the
+# privileges itself and then becomes the program. Not with subprocess's ``user=``: that makes
+# Python fork the calling process, which holds gRPC threads (the engine's client), and gRPC's
+# fork handlers in the child abort it now and then (initdb "died with SIGABRT"). Without
+# ``user=`` or ``preexec_fn`` the child is started by vfork and runs no fork handler.
+_AS_USER = (
+    "import os, pwd, sys; a = pwd.getpwnam(sys.argv[1]); os.setgroups([]); os.setgid(a.pw_gid); "
+    "os.setuid(a.pw_uid); os.execv(sys.argv[2], sys.argv[2:])"
+)
 
 
 def _binaries() -> Path:
@@ -86,15 +98,10 @@ class LocalServer:
         return self.state_file.is_file()
 
     def _run(self, program: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        user = RUN_AS_WHEN_ROOT if self.as_root else None
-        return subprocess.run(
-            [str(_binaries() / program), *args],
-            capture_output=True,
-            text=True,
-            check=check,
-            user=user,
-            timeout=120,
-        )
+        command = [str(_binaries() / program), *args]
+        if self.as_root:
+            command = [sys.executable, "-c", _AS_USER, RUN_AS_WHEN_ROOT, *command]
+        return subprocess.run(command, capture_output=True, text=True, check=check, timeout=120)
 
     def _prepare(self) -> None:
         """The data folder, owned by the user the server runs as (initdb on first use)."""
