@@ -24,7 +24,7 @@ from dealdesk.errors import DealDeskError
 from dealdesk.lakehouse.gateway import FAIL_AT_WRITE, InjectedFault, Lakehouse
 from dealdesk.pipeline import journal
 from dealdesk.pipeline.jobs import LATEST_EVENT, run_pipeline
-from dealdesk.pipeline.read_models import READ_MODELS
+from dealdesk.pipeline.read_models import BY_DEAL, READ_MODELS
 from dealdesk.pipeline.runs import JobRun
 from tests import invariants
 from tests.conftest import copy_of
@@ -62,8 +62,10 @@ WRITES = [
     "MERGE rejected_documents",
     "APPEND processed_events",
     "APPEND landed_files",
-    # the app's read models: the rows replaced, each as a delete and an insert on this engine
-    *(f"MERGE {model}" for model in READ_MODELS for _ in range(2)),
+    # the app's read models: every row of a deal new to them appended; the other models' rows
+    # replaced, each as a delete and an insert on this engine
+    *(f"APPEND {model}" for model in BY_DEAL),
+    *(f"MERGE {model}" for model in READ_MODELS if model not in BY_DEAL for _ in range(2)),
     "MERGE run_journal",
     "MERGE run_state",
     "MERGE run_lock",
@@ -196,6 +198,52 @@ def test_three_runs_on_the_same_input_leave_every_table_as_the_first(
     again = [run(lakehouse, landing) for _ in range(2)]
     assert business_snapshot(lakehouse) == first
     assert [(r.lines_read, sum(r.rows_merged.values())) for r in again] == [(0, 0), (0, 0)]
+
+
+# A run that changes deals the read models already show: their rows are deleted by deal id and
+# appended again on this engine.
+REPLACED_READ_MODEL_WRITES = [w for model in BY_DEAL for w in (f"MERGE {model}", f"APPEND {model}")]
+
+
+@dataclass
+class LaterRun:
+    day_one: Path  # the first sample day alone: the first run
+    tables: dict[str, list[tuple]]  # after the first run, then the second on both days
+    writes: list[str]  # the second run's
+
+
+@pytest.fixture(scope="module")
+def later(landing: Path, lakehouse_home: Path, prepared_schema: str, tmp_path_factory) -> LaterRun:
+    day_one = tmp_path_factory.mktemp("day_one")
+    shutil.copytree(sample_days()[0], day_one / sample_days()[0].name)
+    lakehouse = copy_of(lakehouse_home, prepared_schema, "later")
+    run(lakehouse, day_one)
+    Lakehouse.writes.clear()
+    run(lakehouse, landing)
+    invariants.check(lakehouse)
+    return LaterRun(day_one, business_snapshot(lakehouse), list(Lakehouse.writes))
+
+
+def test_a_run_that_changes_shown_deals_replaces_their_read_model_rows(later: LaterRun):
+    assert [w for w in later.writes if w in REPLACED_READ_MODEL_WRITES] == REPLACED_READ_MODEL_WRITES
+
+
+# cut after a deal's rows were deleted and before they are appended again, for the first model and the last
+@pytest.mark.parametrize("write", ["APPEND app_deals", "APPEND app_deal_history"])
+def test_a_run_cut_while_replacing_read_model_rows_then_run_again_ends_like_a_clean_run(
+    write: str, later: LaterRun, landing: Path, lakehouse_home: Path, prepared_schema: str, monkeypatch
+):
+    lakehouse = copy_of(lakehouse_home, prepared_schema, "cutlater")
+    Lakehouse.writes.clear()
+    run(lakehouse, later.day_one)
+    cut_at = len(Lakehouse.writes) + later.writes.index(write) + 1
+    monkeypatch.setenv(FAIL_AT_WRITE, str(cut_at))
+    with pytest.raises(InjectedFault, match=f"at write {cut_at} \\({write}\\)"):
+        run(lakehouse, landing)
+    monkeypatch.delenv(FAIL_AT_WRITE)
+    run(lakehouse, landing)
+    assert_same_tables(business_snapshot(lakehouse), later.tables)
+    invariants.check(lakehouse)
 
 
 def test_a_live_lease_of_another_run_is_waited_for_then_refused_with_one_line(

@@ -362,7 +362,7 @@ def _apply(lakehouse: Lakehouse, record: journal.RunRecord, *, first: bool = Fal
         lakehouse.insert_new(
             lakehouse.frame("landed_files", record.landed), "landed_files", ["sha256"], known_new=first
         )
-    read_models.refresh(lakehouse, record.effects, record.now)
+    read_models.refresh(lakehouse, record.effects, record.now, first=first)
     journal.mark_applied(lakehouse, record.run_id)
     return written
 

@@ -17,7 +17,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from dealdesk.core.model import Effects
-from dealdesk.lakehouse.gateway import Lakehouse
+from dealdesk.lakehouse.gateway import DELETE_FLAG, Lakehouse
 
 KEYS = {
     "app_deals": ["deal_id"],
@@ -27,6 +27,7 @@ KEYS = {
     "app_people": ["email"],
 }
 READ_MODELS = tuple(KEYS)
+BY_DEAL = ("app_deals", "app_approval_queue", "app_deal_history")  # every row of a deal, keyed by it
 IN_REVIEW = ("under_review", "negotiating")
 
 
@@ -38,20 +39,31 @@ class Touched:
     approval_ids: set[int] = field(default_factory=set)  # actions name their approval, not the deal
     event_ids: set[str] = field(default_factory=set)
     emails: set[str] = field(default_factory=set)
+    new_deal_ids: set[int] = field(default_factory=set)  # deals no read model has a row of yet
 
     def __bool__(self) -> bool:
         return bool(self.deal_ids or self.approval_ids or self.event_ids or self.emails)
 
 
-def touched_by(effects: Effects) -> Touched:
+def touched_by(effects: Effects, *, first: bool = False) -> Touched:
+    """What ``effects`` change in the read models. ``first``: the run that decided the effects
+    writes them, so the deals it created have no read-model row yet (a journal finished by a
+    later run may have written some before it was cut)."""
     touched = Touched()
     for rows in (effects.deals_new, effects.deals_replaced, effects.deals_moved):
         touched.deal_ids.update(r["id"] for r in rows)
+    owners = {r["id"]: r["deal_id"] for r in (*effects.approvals_new, *effects.approvals_changed)}
     for rows in (effects.approvals_new, effects.approvals_changed, effects.history):
         touched.deal_ids.update(r["deal_id"] for r in rows)
-    touched.approval_ids.update(r["approval_id"] for r in effects.actions)
+    for action in effects.actions:  # an action's deal is known when its approval changed too
+        if action["approval_id"] in owners:
+            touched.deal_ids.add(owners[action["approval_id"]])
+        else:
+            touched.approval_ids.add(action["approval_id"])
     touched.event_ids.update(r["event_id"] for r in (*effects.ledger, *effects.rejected))
     touched.emails.update(r["email"] for r in effects.users)
+    if first:
+        touched.new_deal_ids = {r["id"] for r in effects.deals_new}
     return touched
 
 
@@ -295,14 +307,37 @@ class ReadModels:
         return {name: build[name]() for name in READ_MODELS if wanted[name]}
 
     def write(self, touched: Touched | None) -> None:
-        """Write the rows of ``touched`` (None: all) into the read models, whole rows by key."""
+        """Write the rows of ``touched`` (None: all) into the read models, whole rows by key.
+
+        The models of deals hold every row of each deal they show, so the rows of deals that
+        are new to them are appended (no MERGE that reads the whole model); when the run also
+        changed deals shown before, see ``_replace_deals``."""
         for table, frame in self.frames(touched).items():
+            if table in BY_DEAL and touched is not None and not touched.approval_ids:
+                self._replace_deals(frame, table, touched.deal_ids - touched.new_deal_ids)
+            else:
+                self.lakehouse.upsert(frame, table, KEYS[table])
+
+    def _replace_deals(self, frame: DataFrame, table: str, shown: set[int]) -> None:
+        """Rows of whole deals, ``shown`` ones among them already in ``table``. None shown: one
+        append. Spark and Databricks: one MERGE, so a reader of the model (a synced table) never
+        sees a deal missing. The embedded engine: the shown deals' rows deleted by deal id, then
+        one append (its MERGE ... UPDATE of wide rows is slow; a run cut between the two is
+        redone whole)."""
+        if not shown:
+            self.lakehouse.append(frame, table)
+        elif self.lakehouse.target.engine != "local":
             self.lakehouse.upsert(frame, table, KEYS[table])
+        else:
+            gone = self._ids(shown, "deal_id", "BIGINT").withColumn(DELETE_FLAG, F.lit(True))
+            self.lakehouse.merge(gone, table, ["deal_id"], insert=False, delete_flagged=True)
+            self.lakehouse.append(frame, table)
 
 
-def refresh(lakehouse: Lakehouse, effects: Effects, now: datetime) -> None:
-    """The read models of what ``effects`` wrote (nothing when they wrote nothing shown there)."""
-    touched = touched_by(effects)
+def refresh(lakehouse: Lakehouse, effects: Effects, now: datetime, *, first: bool = False) -> None:
+    """The read models of what ``effects`` wrote (nothing when they wrote nothing shown there);
+    ``first``: written by the run that decided them (see touched_by)."""
+    touched = touched_by(effects, first=first)
     if touched:
         ReadModels(lakehouse, now).write(touched)
 
