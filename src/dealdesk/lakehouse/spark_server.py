@@ -38,6 +38,10 @@ MANIFEST = REPO / "engines" / "spark.toml"
 TOOLS_VARIABLE = "DEALDESK_SPARK_TOOLS"
 SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
 START_TIMEOUT = float(os.environ.get("DEALDESK_SPARK_START_TIMEOUT", "240"))
+# The server's heap (its driver runs every task in local mode). Spark's default of 1 GB ends the
+# server (out of memory) when a run reads the state of most deals of a large lakehouse, e.g.
+# flags checked for every deal after a restore; the JVM takes only what it uses.
+DRIVER_MEMORY = os.environ.get("DEALDESK_SPARK_DRIVER_MEMORY", "4g")
 STOP_GRACE = 15.0
 _PR_SET_PDEATHSIG = 1
 
@@ -164,6 +168,7 @@ class SparkServer:
             "spark.connect.grpc.binding.port": str(port),
             "spark.sql.warehouse.dir": str(workdir / "warehouse"),
             "spark.local.dir": str(workdir / "tmp"),
+            "spark.driver.memory": DRIVER_MEMORY,  # read by spark-submit: the JVM's -Xmx
             "spark.driver.extraJavaOptions": f"-Duser.timezone=UTC -Dderby.system.home={workdir}",
         }
         command = [str(self.tools.spark_home / "bin" / "spark-submit"), "--class", SERVER_CLASS]
