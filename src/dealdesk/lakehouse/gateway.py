@@ -97,7 +97,12 @@ class Lakehouse:
     def execute(self, statement: str) -> list[Any]:
         """Run a statement (DDL, DML) and return its rows: one engine query."""
         self.queries += 1
-        return self.sql(statement).collect()
+        started = time.perf_counter()
+        rows = self.sql(statement).collect()
+        log.debug(
+            "query %d: %s in %.2fs", self.queries, statement.split(None, 1)[0], time.perf_counter() - started
+        )
+        return rows
 
     def collect(self, df: DataFrame) -> list[dict[str, Any]]:
         """The rows of ``df`` as plain dicts, through Arrow: one engine query.
@@ -174,7 +179,9 @@ class Lakehouse:
     def append(self, df: DataFrame, table: str) -> None:
         self._before_write(f"APPEND {table}")
         self.queries += 1
+        started = time.perf_counter()
         df.write.format("delta").mode("append").saveAsTable(self.table_name(table))
+        log.debug("query %d: APPEND to %s in %.2fs", self.queries, table, time.perf_counter() - started)
 
     def merge(
         self,
