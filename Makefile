@@ -16,7 +16,7 @@ TEST_WORKERS ?= 3
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help env spark-env demo test test-spark lint format check lock bench clean
+.PHONY: help env spark-env demo test test-exhaustive test-spark lint format check lock bench clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -45,7 +45,10 @@ demo: $(STAMP) ## Build a fresh local lakehouse, load the sample data, run the p
 test: $(STAMP) $(SPARK_READY) ## Run the lint checks and the test suite (conformance tests on both engines), in TEST_WORKERS processes
 	$(VENV)/bin/ruff check src tests scripts
 	$(VENV)/bin/ruff format --check src tests scripts
-	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup -m "not exhaustive"
+
+test-exhaustive: $(STAMP) $(SPARK_READY) ## Every variant of what make test proves on a sample: every cut point of a run, every file a run of its own (CI runs it after make test)
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup -m exhaustive
 
 test-spark: $(STAMP) $(SPARK_READY) ## Run only the engine conformance tests (embedded and Spark)
 	$(VENV)/bin/pytest -m conformance

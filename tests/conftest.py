@@ -116,6 +116,35 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("engine_name", engines, scope="session")
 
 
+def _on_spark(item: pytest.Item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and callspec.params.get("engine_name") == "spark"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> Iterator[None]:
+    """How pytest-xdist shares the suite out (`make test`: --dist loadgroup):
+
+    - Every test outside the Spark group runs in the worker that takes its module: a module's
+      fixtures (a lakehouse that took the sample days, a served demo home) are built once, not
+      once per worker that happens to get one of its tests (before: up to three times, a minute
+      each). The groups are set before xdist's own hook reads them.
+    - The Spark tests come first (the longest share, in one worker), module by module: pytest
+      groups the items of a session-scoped parameter across modules, so a module's Spark tests
+      came in two or three runs with other modules' in between, and each module-scoped fixture on
+      Spark (a migrated lakehouse, the sample days taken on Spark) was built again: minutes each.
+    """
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0].rsplit("/", 1)[-1]))
+    yield
+    modules: dict[str, int] = {}
+    for item in items:
+        modules.setdefault(item.nodeid.split("::")[0], len(modules))
+    spark = sorted((i for i in items if _on_spark(i)), key=lambda i: modules[i.nodeid.split("::")[0]])
+    items[:] = spark + [i for i in items if not _on_spark(i)]
+
+
 @pytest.fixture(scope="session")
 def engine(engine_name: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The engine started once for the whole test session (Spark: one server), stopped at the end.

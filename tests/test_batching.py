@@ -66,13 +66,14 @@ def without_statuses(tables: dict[str, list[tuple]]) -> dict[str, list[tuple]]:
     return {k: v for k, v in tables.items() if not k.startswith("_")}
 
 
+@pytest.mark.exhaustive  # 29 runs; one random grouping and the sample days day by day are the sample
 def test_day_by_day_equals_all_at_once(generated, all_at_once, lakehouse_home: Path, prepared_schema: str):
     root, files = generated
     lakehouse = copy_of(lakehouse_home, prepared_schema, "daily")
     assert_same_tables(land_in_groups(root, [[f] for f in files], lakehouse), without_statuses(all_at_once))
 
 
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("seed", [pytest.param(1, marks=pytest.mark.exhaustive), 2])
 def test_random_groupings_of_files_equal_all_at_once(
     seed: int, generated, all_at_once, lakehouse_home: Path, prepared_schema: str
 ):
