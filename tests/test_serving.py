@@ -248,7 +248,10 @@ def test_the_app_reads_each_screen(demo_days: Lakehouse):
 SERVING_WRITES = [n for n, w in enumerate(WRITES, 1) if "app_" in w]
 
 
-@pytest.mark.parametrize("cut_at", [SERVING_WRITES[0], SERVING_WRITES[-3], SERVING_WRITES[-1]])
+@pytest.mark.parametrize(
+    "cut_at",
+    [SERVING_WRITES[0], pytest.param(SERVING_WRITES[-3], marks=pytest.mark.exhaustive), SERVING_WRITES[-1]],
+)
 def test_a_run_cut_between_its_delta_writes_and_its_sync_leaves_the_next_run_equal(
     cut_at: int, serving_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
