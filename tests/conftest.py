@@ -106,10 +106,19 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         raise pytest.UsageError(f"--engines: unknown engine {unknown[0]} (known: {', '.join(ENGINE_NAMES)})")
     marker = metafunc.definition.get_closest_marker("conformance")
     allowed = marker.kwargs.get("engines", ENGINE_NAMES) if marker else ENGINE_NAMES
+    # conformance(exhaustive_on=["spark"]): a property `make test` proves on the embedded engine,
+    # whose run on that engine waits for `make test-exhaustive`
+    exhaustive_on = marker.kwargs.get("exhaustive_on", ()) if marker else ()
     # Under pytest-xdist (`make test` runs -n with --dist loadgroup) every Spark test goes to one
     # worker: one Spark server and one migrated Spark lakehouse per run, not one per worker.
     engines = [
-        pytest.param(name, marks=pytest.mark.xdist_group("spark")) if name == "spark" else name
+        pytest.param(
+            name,
+            marks=[
+                *([pytest.mark.xdist_group("spark")] if name == "spark" else []),
+                *([pytest.mark.exhaustive] if name in exhaustive_on else []),
+            ],
+        )
         for name in chosen
         if name in allowed
     ]

@@ -5,7 +5,8 @@ engine, two runs on Spark; monitoring as of the latest event): intake with its r
 the status machine and its history, resubmissions and monitoring. On each engine the tables
 keep the invariants, one run over all days ends as day by day (batching invariance), a re-run
 changes nothing, a run cut at a sample of its writes and run again ends as a clean run, two
-runs at once lose and double nothing, and a replay takes a document once its data arrived. On
+runs at once lose and double nothing, and a replay takes a document once its data arrived (on
+Spark these three in ``make test-exhaustive``: `make test` proves them on the embedded engine). On
 Spark every table and every view then equals what the embedded engine leaves (chispa).
 
 Every lakehouse here is a folder copy of one migrated per engine and session (``built``):
@@ -130,6 +131,7 @@ def test_a_rerun_on_the_same_input_changes_nothing(day_by_day: DayByDay):
     assert_same_tables(business_snapshot(day_by_day.lakehouse), day_by_day.tables)
 
 
+@pytest.mark.conformance(exhaustive_on=["spark"])
 @pytest.mark.parametrize("cut_at", CUT_AT, ids=[f"{n}-{WRITES[n - 1].split()[1]}" for n in CUT_AT])
 def test_a_run_cut_at_a_write_then_run_again_ends_like_a_clean_run(
     cut_at: int, engine: str, built: Built, day_by_day: DayByDay, monkeypatch: pytest.MonkeyPatch
@@ -145,6 +147,7 @@ def test_a_run_cut_at_a_write_then_run_again_ends_like_a_clean_run(
     assert lakehouse.read("run_journal").filter(F.col("applied_at").isNull()).count() == 0
 
 
+@pytest.mark.conformance(exhaustive_on=["spark"])
 def test_two_runs_at_the_same_time_lose_and_double_nothing(engine: str, built: Built, day_by_day: DayByDay):
     lakehouse = copy_of(built.home, built.pristine, "two", engine)
     results, failures = two_runs_at_once(lambda: run(lakehouse, day_by_day.landing))
@@ -154,6 +157,7 @@ def test_two_runs_at_the_same_time_lose_and_double_nothing(engine: str, built: B
     assert sorted(r.lines_read for r in results) == [0, document_lines(day_by_day.landing)]
 
 
+@pytest.mark.conformance(exhaustive_on=["spark"])
 def test_a_replay_takes_a_rejected_document_once_its_data_arrived(engine: str, built: Built, tmp_path: Path):
     lakehouse = copy_of(built.home, built.pristine, "replay", engine)
     request = scoping_request()
