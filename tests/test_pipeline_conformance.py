@@ -1,8 +1,9 @@
 """The processing job on every engine: the embedded one and Apache Spark with Delta Lake.
 
 The sample days go through ``run`` as ``make demo`` takes them (one run per day on the embedded
-engine, two runs on Spark; monitoring as of the latest event): intake with its rejects, the routing ladder and departments, decisions,
-the status machine and its history, resubmissions and monitoring. On each engine the tables
+engine, two runs on Spark; monitoring as of the latest event): intake with its rejects, the
+routing ladder and departments, decisions, the status machine and its history, resubmissions
+and monitoring. On each engine the tables
 keep the invariants, one run over all days ends as day by day (batching invariance), a re-run
 changes nothing, a run cut at a sample of its writes and run again ends as a clean run, two
 runs at once lose and double nothing, and a replay takes a document once its data arrived (on

@@ -94,33 +94,31 @@ class Lakehouse:
     def read(self, table: str) -> DataFrame:
         return self.spark.table(self.table_name(table))
 
-    def execute(self, statement: str) -> list[Any]:
-        """Run a statement (DDL, DML) and return its rows: one engine query."""
+    @contextmanager
+    def _query(self, what: str) -> Iterator[None]:
+        """One engine query: counted, and its seconds logged (``-v``)."""
         self.queries += 1
         started = time.perf_counter()
-        rows = self.sql(statement).collect()
-        log.debug(
-            "query %d: %s in %.2fs", self.queries, statement.split(None, 1)[0], time.perf_counter() - started
-        )
-        return rows
+        yield
+        log.debug("query %d: %s in %.2fs", self.queries, what, time.perf_counter() - started)
+
+    def execute(self, statement: str) -> list[Any]:
+        """Run a statement (DDL, DML) and return its rows: one engine query."""
+        with self._query(statement.split(None, 1)[0]):
+            return self.sql(statement).collect()
 
     def collect(self, df: DataFrame) -> list[dict[str, Any]]:
         """The rows of ``df`` as plain dicts, through Arrow: one engine query.
 
         Timestamps come back as naive UTC datetimes (the session time zone is UTC)."""
-        self.queries += 1
-        started = time.perf_counter()
-        rows = [_naive(row) for row in df.toArrow().to_pylist()]
-        log.debug(
-            "query %d: collect %d rows in %.2fs", self.queries, len(rows), time.perf_counter() - started
-        )
-        return rows
+        with self._query("collect"):
+            return [_naive(row) for row in df.toArrow().to_pylist()]
 
     def rows(self, df: DataFrame) -> list[Row]:
         """The rows of ``df`` as the engine's Row objects (positional, duplicate names kept, values
         as the engine's client types): one engine query. For output shown as it comes."""
-        self.queries += 1
-        return df.collect()
+        with self._query("collect rows"):
+            return df.collect()
 
     def frame(
         self, table: str, rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None
@@ -178,10 +176,8 @@ class Lakehouse:
 
     def append(self, df: DataFrame, table: str) -> None:
         self._before_write(f"APPEND {table}")
-        self.queries += 1
-        started = time.perf_counter()
-        df.write.format("delta").mode("append").saveAsTable(self.table_name(table))
-        log.debug("query %d: APPEND to %s in %.2fs", self.queries, table, time.perf_counter() - started)
+        with self._query(f"APPEND to {table}"):
+            df.write.format("delta").mode("append").saveAsTable(self.table_name(table))
 
     def merge(
         self,
@@ -229,10 +225,10 @@ class Lakehouse:
         # every value reaches the engine through the temp view.
         with self.temp_view(source) as view:
             statement = f"MERGE INTO {target} AS t USING {view} AS s ON {on} " + " ".join(clauses)
-            self.queries += 1
-            started = time.perf_counter()
-            rows = self._with_retries(lambda: self.sql(statement).collect(), retries, f"MERGE into {table}")
-            log.debug("query %d: MERGE into %s in %.2fs", self.queries, table, time.perf_counter() - started)
+            with self._query(f"MERGE into {table}"):
+                rows = self._with_retries(
+                    lambda: self.sql(statement).collect(), retries, f"MERGE into {table}"
+                )
         return _affected(rows)
 
     def insert_new(self, source: DataFrame, table: str, keys: Sequence[str], *, known_new: bool) -> None:
