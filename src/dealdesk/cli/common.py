@@ -14,7 +14,7 @@ import shlex
 import shutil
 import sys
 import textwrap
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
 
 from dealdesk.cli.output import FORMATS
@@ -24,6 +24,8 @@ from dealdesk.lakehouse.engine import DEFAULT_CATALOG, DEFAULT_SCHEMA, ENGINES, 
 from dealdesk.lakehouse.gateway import Lakehouse
 from dealdesk.lakehouse.migrations import MigrationRunner
 from dealdesk.pipeline.runs import JobRun
+
+Command = Callable[[argparse.Namespace], int]  # what a command runs: its options in, its exit status out
 
 # Options whose empty value would otherwise silently mean the default.
 _NOT_EMPTY = {
@@ -98,6 +100,18 @@ def command_prefix(target: Target) -> str:
 # -- options and help pages -------------------------------------------------------------------------
 
 GLOBAL_OPTIONS_TITLE = "global options (before or after the command)"
+_PLAIN_OPTIONS = (  # the global options that take a plain value: flag, metavar (None: argparse's), help
+    ("--remote", "sc://HOST:PORT", "Spark Connect URL for --engine remote (env SPARK_REMOTE)"),
+    ("--catalog", None, "catalog name (env DEALDESK_CATALOG, default main)"),
+    ("--schema", None, "schema name (env DEALDESK_SCHEMA, default deal_desk)"),
+    (
+        "--home",
+        None,
+        "local lakehouse folder (env DEALDESK_HOME, default ./.dealdesk; the demo's: ./.dealdesk/demo)",
+    ),
+    ("--profile", None, "Databricks config profile for --engine databricks"),
+    ("--rules", None, "JSON file overriding business rules (env DEALDESK_RULES_FILE)"),
+)
 
 
 def add_global_options(parser: argparse.ArgumentParser, default: object = None) -> argparse._ArgumentGroup:
@@ -112,25 +126,8 @@ def add_global_options(parser: argparse.ArgumentParser, default: object = None) 
         help="local (embedded, default), spark (local Apache Spark + Delta Lake: make spark-env), "
         "remote (a Spark Connect server, see --remote) or databricks (env DEALDESK_ENGINE)",
     )
-    group.add_argument(
-        "--remote",
-        metavar="sc://HOST:PORT",
-        default=default,
-        help="Spark Connect URL for --engine remote (env SPARK_REMOTE)",
-    )
-    group.add_argument("--catalog", default=default, help="catalog name (env DEALDESK_CATALOG, default main)")
-    group.add_argument(
-        "--schema", default=default, help="schema name (env DEALDESK_SCHEMA, default deal_desk)"
-    )
-    group.add_argument(
-        "--home",
-        default=default,
-        help="local lakehouse folder (env DEALDESK_HOME, default ./.dealdesk; the demo's: ./.dealdesk/demo)",
-    )
-    group.add_argument("--profile", default=default, help="Databricks config profile for --engine databricks")
-    group.add_argument(
-        "--rules", default=default, help="JSON file overriding business rules (env DEALDESK_RULES_FILE)"
-    )
+    for flag, metavar, help_text in _PLAIN_OPTIONS:
+        group.add_argument(flag, metavar=metavar, default=default, help=help_text)
     group.add_argument(
         "-v",
         "--verbose",
@@ -169,9 +166,14 @@ def add_format(parser: argparse._ActionsContainer, before_command: bool = False)
         parser.set_defaults(prints=True)
 
 
+def _format_last(actions: Iterable[argparse.Action]) -> list[argparse.Action]:
+    """``--format`` after the command's own options (``add_command`` declares it before them)."""
+    return sorted(actions, key=lambda action: action.dest == "format")
+
+
 class HelpPage(argparse.RawDescriptionHelpFormatter):
-    """A command's help page: the description and examples as written, and a usage line without
-    the global options (their own section lists them)."""
+    """A command's help page: the description and examples as written, a usage line without the
+    global options (their own section lists them), and ``--format`` after the command's own options."""
 
     def add_usage(
         self,
@@ -180,8 +182,11 @@ class HelpPage(argparse.RawDescriptionHelpFormatter):
         groups: Sequence[argparse._MutuallyExclusiveGroup],
         prefix: str | None = None,
     ) -> None:
-        own = [action for action in actions if action not in COMMAND_OPTIONS._actions]
+        own = _format_last(action for action in actions if action not in COMMAND_OPTIONS._actions)
         super().add_usage(usage, own, groups, prefix)
+
+    def add_arguments(self, actions: Iterable[argparse.Action]) -> None:
+        super().add_arguments(_format_last(actions))
 
 
 def _fill(text: str) -> str:
@@ -198,14 +203,17 @@ def add_command(
     summary: str,
     examples: Sequence[str],
     *,
+    func: Command | None = None,
+    prints: bool = False,
     notes: str = "",
     description: str = "",
 ) -> argparse.ArgumentParser:
     """A command's parser: its help page opens with its one-line summary (then ``description``, when
     given), ends with ``notes`` and its examples (``dealdesk ...   # what it does``), and takes the
-    global options after the command too."""
+    global options after the command too. ``func`` runs the command; ``prints``: it prints rows or
+    summaries, so it takes ``--format`` (after the command's own options)."""
     epilog = "examples:\n" + "\n".join(f"  {example}" for example in examples)
-    return commands.add_parser(
+    parser = commands.add_parser(
         name,
         help=summary,
         description=_fill(f"{summary}\n\n{description}" if description else summary),
@@ -213,6 +221,11 @@ def add_command(
         formatter_class=HelpPage,
         parents=[COMMAND_OPTIONS],
     )
+    if prints:
+        add_format(parser)
+    if func is not None:
+        parser.set_defaults(func=func)
+    return parser
 
 
 # -- paths the user names ---------------------------------------------------------------------------

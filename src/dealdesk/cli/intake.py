@@ -12,15 +12,7 @@ from pathlib import Path
 
 from pyspark.sql import functions as F
 
-from dealdesk.cli.common import (
-    ONE_JOB,
-    add_command,
-    add_format,
-    landing_folder,
-    open_to_read,
-    open_to_write,
-    unreadable_files_status,
-)
+from dealdesk.cli import common
 from dealdesk.cli.output import TEXT, render, render_runs
 from dealdesk.config import load_rules
 from dealdesk.errors import DealDeskError
@@ -54,14 +46,14 @@ def describe_reasons(reasons_json: str | None) -> str:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    landing = landing_folder(args.landing)
-    run = ingest_landing(open_to_write(args), landing, load_rules(args.rules))
+    landing = common.landing_folder(args.landing)
+    run = ingest_landing(common.open_to_write(args), landing, load_rules(args.rules))
     print_run(run, args.format)
-    return unreadable_files_status([run])
+    return common.unreadable_files_status([run])
 
 
 def cmd_rejects(args: argparse.Namespace) -> int:
-    lakehouse = open_to_read(args, only={"rejected_documents"})
+    lakehouse = common.open_to_read(args, only={"rejected_documents"})
     rejected = lakehouse.read("rejected_documents")
     if not args.all:
         rejected = rejected.filter(F.col("replayed_at").isNull())
@@ -87,13 +79,13 @@ def cmd_rejects(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    print_run(replay(open_to_write(args), list(args.event_ids), load_rules(args.rules)), args.format)
+    print_run(replay(common.open_to_write(args), list(args.event_ids), load_rules(args.rules)), args.format)
     return 0
 
 
 def cmd_sync_users(args: argparse.Namespace) -> int:
 
-    lakehouse, rules = open_to_write(args), load_rules(args.rules)
+    lakehouse, rules = common.open_to_write(args), load_rules(args.rules)
     run = sync_users(lakehouse, group_prefix=args.group_prefix, profile=args.profile, rules=rules)
     print_run(run, args.format)
     return 0
@@ -101,18 +93,18 @@ def cmd_sync_users(args: argparse.Namespace) -> int:
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     """Register the intake subcommands on the ``dealdesk`` parser."""
-    ingest = add_command(
+    ingest = common.add_command(
         commands,
         "ingest",
         "take new files: keep every line, validate, MERGE, reject with reasons",
         ["dealdesk ingest --landing landing", "dealdesk ingest --landing landing --format json"],
-        notes=ONE_JOB,
+        func=cmd_ingest,
+        prints=True,
+        notes=common.ONE_JOB,
     )
     ingest.add_argument("--landing", required=True, help="folder of JSON Lines files from the app")
-    add_format(ingest)
-    ingest.set_defaults(func=cmd_ingest)
 
-    rejects = add_command(
+    rejects = common.add_command(
         commands,
         "rejects",
         "rejected documents and why",
@@ -121,13 +113,13 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
             "dealdesk rejects --since 2026-03-01 --format csv",
             "dealdesk rejects --all --format json               # with the reasons as JSON",
         ],
+        func=cmd_rejects,
+        prints=True,
     )
     rejects.add_argument("--since", help="only those rejected at or after this date or time (UTC)")
     rejects.add_argument("--all", action="store_true", help="include documents a replay has accepted")
-    add_format(rejects)
-    rejects.set_defaults(func=cmd_rejects)
 
-    again = add_command(
+    again = common.add_command(
         commands,
         "replay",
         "re-process rejects once the data they lacked arrived",
@@ -136,13 +128,13 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
             "dealdesk replay 6513270e-269e-0d37-f2a7-4de452e6b438   # one of them, once its data arrived",
             "dealdesk replay 6513270e-269e-0d37-f2a7-4de452e6b438 d23f0824-128b-2f33-0c5c-7fd0a6a3a450 --format json",
         ],
-        notes=ONE_JOB,
+        func=cmd_replay,
+        prints=True,
+        notes=common.ONE_JOB,
     )
     again.add_argument("event_ids", nargs="+", metavar="EVENT_ID", help="event ids from `dealdesk rejects`")
-    add_format(again)
-    again.set_defaults(func=cmd_replay)
 
-    sync = add_command(
+    sync = common.add_command(
         commands,
         "sync-users",
         "merge users from the Databricks workspace directory (groups give the role)",
@@ -150,11 +142,11 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
             "dealdesk sync-users --engine databricks --profile DEFAULT",
             "dealdesk sync-users --group-prefix acme-dealdesk- --format json",
         ],
+        func=cmd_sync_users,
+        prints=True,
     )
     sync.add_argument(
         "--group-prefix",
         default="dealdesk-",
         help="prefix of the groups that carry roles (default dealdesk-)",
     )
-    add_format(sync)
-    sync.set_defaults(func=cmd_sync_users)

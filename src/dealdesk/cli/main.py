@@ -12,7 +12,7 @@ import shlex
 import shutil
 import sys
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -51,8 +51,6 @@ from dealdesk.pipeline.journal import utc_now
 from dealdesk.pipeline.serve import database_of, open_serving
 
 __all__ = ["build_parser", "main", "open_lakehouse", "target_of"]
-
-Command = Callable[[argparse.Namespace], int]
 
 
 def ddl_parameters(args: argparse.Namespace) -> dict[str, str]:
@@ -341,6 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
             "dealdesk migrate --engine databricks --profile DEFAULT --catalog my_catalog "
             "--schema deal_desk_dev --param admins_group=dealdesk-admins",
         ],
+        func=cmd_migrate,
     )
     migrate.add_argument(
         "--param",
@@ -349,7 +348,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="a principal name for the Databricks-only DDL, e.g. admins_group=dealdesk-admins (repeatable; "
         "env DEALDESK_DDL_PARAMS=a=b,c=d)",
     )
-    migrate.set_defaults(func=cmd_migrate)
 
     sql = add_command(
         commands,
@@ -360,28 +358,28 @@ def build_parser() -> argparse.ArgumentParser:
             'dealdesk sql "SELECT * FROM deals" --format json     # one object per line',
             'dealdesk sql "SELECT * FROM rejects_summary" --home .dealdesk/demo --format csv',
         ],
+        func=cmd_sql,
+        prints=True,
     )
     sql.add_argument("query", help="the SQL text; unqualified names resolve to the lakehouse schema")
-    add_format(sql)
-    sql.set_defaults(func=cmd_sql)
 
-    tables = add_command(
+    add_command(
         commands,
         "tables",
         "tables and row counts",
         ["dealdesk tables", "dealdesk tables --home .dealdesk/demo --format json"],
+        func=cmd_tables,
+        prints=True,
     )
-    add_format(tables)
-    tables.set_defaults(func=cmd_tables)
 
     report = add_command(
         commands,
         "report",
         "HTML report with charts: <home>/report.html",
         ["dealdesk --home .dealdesk/demo report", "dealdesk report --out deals-report.html"],
+        func=cmd_report,
     )
     report.add_argument("--out", metavar="FILE.html", help="where to write it (default: <home>/report.html)")
-    report.set_defaults(func=cmd_report)
 
     generate = add_command(
         commands,
@@ -391,6 +389,7 @@ def build_parser() -> argparse.ArgumentParser:
             "dealdesk generate --years 1 --out backlog           # a year of files, then: run --landing backlog",
             "dealdesk generate --years 0.25 --deals-per-month 5000 --invalid-share 0.1 --seed 11 --out busy",
         ],
+        func=cmd_generate,
     )
     generate.add_argument("--years", type=float, required=True, help="years of deals to generate")
     generate.add_argument("--out", required=True, help="folder for the files (one per day, in YYYY/MM)")
@@ -401,7 +400,6 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument(
         "--invalid-share", type=float, default=0.02, help="share of documents sent broken (default 0.02)"
     )
-    generate.set_defaults(func=cmd_generate)
 
     add_intake_commands(commands)
     add_workflow_commands(commands)
@@ -417,6 +415,7 @@ def build_parser() -> argparse.ArgumentParser:
             "dealdesk demo --home .dealdesk/demo --rebuild   # build it again (what make demo runs)",
             "dealdesk demo --remove",
         ],
+        func=cmd_demo,
     )
     demo.add_argument(
         "--rebuild",
@@ -428,7 +427,6 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="delete the demo lakehouse: only what the demo created, and its serving database",
     )
-    demo.set_defaults(func=cmd_demo)
     return parser
 
 

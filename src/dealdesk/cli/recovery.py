@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from dealdesk.cli.common import add_command, add_format, open_to_read
+from dealdesk.cli.common import add_command, open_to_read
 from dealdesk.cli.output import TEXT, render
 from dealdesk.config import BACKUP_KEEP
 from dealdesk.errors import RecoveryError
@@ -100,6 +100,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "backup",
         "a restore point: every table at one recorded version",
         ["dealdesk backup", "dealdesk backup --keep 14 --format json"],
+        func=cmd_backup,
+        prints=True,
     )
     backup.add_argument(
         "--keep",
@@ -107,8 +109,6 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         default=BACKUP_KEEP,
         help=f"restore points to keep; older ones recorded by backup are pruned (default {BACKUP_KEEP})",
     )
-    add_format(backup)
-    backup.set_defaults(func=cmd_backup)
 
     restore = add_command(
         commands,
@@ -120,6 +120,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
             "dealdesk restore --timestamp 2026-03-10T08:00:00Z --include-audit --dry-run --format json",
             "dealdesk restore --backup latest --include-audit",
         ],
+        func=cmd_restore,
+        prints=True,
     )
     restore.add_argument("--table", help="restore this table only (default: every table)")
     restore.add_argument("--version", help="a Delta version of --table")
@@ -131,14 +133,12 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         help="allow restoring the append-only audit tables (approval_actions, deal_status_history, ...)",
     )
     restore.add_argument("--dry-run", action="store_true", help="show what would change, change nothing")
-    add_format(restore)
-    restore.set_defaults(func=cmd_restore)
 
     maintain_ = add_command(
         commands,
         "maintain",
         "OPTIMIZE and VACUUM (Spark and Databricks)",
         ["dealdesk --engine spark maintain", "dealdesk maintain --engine databricks --table deals"],
+        func=cmd_maintain,
     )
     maintain_.add_argument("--table", help="this table only (default: every table)")
-    maintain_.set_defaults(func=cmd_maintain)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from dealdesk.cli.common import add_command, add_format, open_to_read, target_of
+from dealdesk.cli.common import add_command, open_to_read, target_of
 from dealdesk.cli.output import TEXT, render
 from dealdesk.errors import DealDeskError
 from dealdesk.lakehouse.postgres import LocalServer
@@ -78,10 +78,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
             "The app's read models in a real PostgreSQL (schema app: deals, approval_queue, deal_history, "
             "document_outcomes, people), kept up to date by every run once the home has one."
         ),
+        func=cmd_serving,
     )
-    serving.set_defaults(func=cmd_serving)
     actions = serving.add_subparsers(dest="action", required=True, metavar="ACTION")
     for name, (summary, examples) in ACTIONS.items():
-        action = add_command(actions, name, summary, examples)
-        if name != "stop":
-            add_format(action)
+        add_command(actions, name, summary, examples, prints=name != "stop")

@@ -12,15 +12,7 @@ from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 
-from dealdesk.cli.common import (
-    ONE_JOB,
-    add_command,
-    add_format,
-    landing_folder,
-    open_to_read,
-    open_to_write,
-    unreadable_files_status,
-)
+from dealdesk.cli import common
 from dealdesk.cli.output import render, render_runs
 from dealdesk.config import BusinessRules, load_rules
 from dealdesk.core.routing import STAGE_DEPARTMENT_REVIEW
@@ -81,30 +73,30 @@ def _rules(args: argparse.Namespace) -> BusinessRules:
 
 
 def cmd_route(args: argparse.Namespace) -> int:
-    print_runs([jobs.route_deals(open_to_write(args), _rules(args))], args.format)
+    print_runs([jobs.route_deals(common.open_to_write(args), _rules(args))], args.format)
     return 0
 
 
 def cmd_decide(args: argparse.Namespace) -> int:
-    print_runs([jobs.decide_pending(open_to_write(args), _rules(args))], args.format)
+    print_runs([jobs.decide_pending(common.open_to_write(args), _rules(args))], args.format)
     return 0
 
 
 def cmd_monitor(args: argparse.Namespace) -> int:
     as_of = parse_as_of(args.as_of)
-    lakehouse = open_to_write(args)
+    lakehouse = common.open_to_write(args)
     print_runs([jobs.monitor_deals(lakehouse, _rules(args), resolve_as_of(lakehouse, as_of))], args.format)
     _hint_if_stale(lakehouse, as_of)
     return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    landing, as_of = landing_folder(args.landing), parse_as_of(args.as_of)
-    lakehouse = open_to_write(args)
+    landing, as_of = common.landing_folder(args.landing), parse_as_of(args.as_of)
+    lakehouse = common.open_to_write(args)
     runs = jobs.run_pipeline(lakehouse, landing, _rules(args), as_of)
     print_runs(runs, args.format)
     _hint_if_stale(lakehouse, as_of)
-    return unreadable_files_status(runs)
+    return common.unreadable_files_status(runs)
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
@@ -114,7 +106,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
     found = load_submissions(path)
     bad: list[BadLine] = list(found.bad_lines)
     if found.documents:
-        lakehouse, rules = open_to_read(args), _rules(args)
+        lakehouse, rules = common.open_to_read(args), _rules(args)
         several = len(found.documents) > 1 or bool(bad)
         for number, document in found.documents:
             try:
@@ -138,25 +130,25 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     as_of_help = (
         f"business 'now' for monitoring: ISO-8601 time, or '{LATEST_EVENT}' (default: the current time)"
     )
-    route = add_command(
+    common.add_command(
         commands,
         "route",
         "apply documents still pending (a run cut short before its journal)",
         ["dealdesk route", "dealdesk route --home .dealdesk/demo --format json"],
-        notes=ONE_JOB,
+        func=cmd_route,
+        prints=True,
+        notes=common.ONE_JOB,
     )
-    add_format(route)
-    route.set_defaults(func=cmd_route)
-    decide = add_command(
+    common.add_command(
         commands,
         "decide",
         "the same as route: kept for the deployed jobs and scripts that name the old steps",
         ["dealdesk decide", "dealdesk decide --format json"],
-        notes=ONE_JOB,
+        func=cmd_decide,
+        prints=True,
+        notes=common.ONE_JOB,
     )
-    add_format(decide)
-    decide.set_defaults(func=cmd_decide)
-    monitor = add_command(
+    monitor = common.add_command(
         commands,
         "monitor",
         "let drafts expire and approvals escalate as of a time; flow_intelligence",
@@ -165,12 +157,12 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
             "dealdesk monitor --as-of latest-event             # as of the latest business time landed",
             "dealdesk monitor --as-of 2026-03-10T12:00:00Z --format json",
         ],
-        notes=ONE_JOB,
+        func=cmd_monitor,
+        prints=True,
+        notes=common.ONE_JOB,
     )
     monitor.add_argument("--as-of", help=as_of_help)
-    add_format(monitor)
-    monitor.set_defaults(func=cmd_monitor)
-    run = add_command(
+    run = common.add_command(
         commands,
         "run",
         "take new files and apply every document in order: what the scheduled job runs",
@@ -179,22 +171,22 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
             "dealdesk run --landing backlog --as-of latest-event -v    # a backlog: progress on stderr",
             "dealdesk run --landing landing --format json",
         ],
-        notes=ONE_JOB,
+        func=cmd_run,
+        prints=True,
+        notes=common.ONE_JOB,
     )
     run.add_argument("--landing", required=True, help="folder of JSON Lines files from the app")
     run.add_argument("--as-of", help=as_of_help)
-    add_format(run)
-    run.set_defaults(func=cmd_run)
-    preview = add_command(
+    preview = common.add_command(
         commands,
         "preview",
         "departments, approval level and likely assignees, before submitting",
         ["dealdesk preview submission.json", "dealdesk preview submissions.jsonl   # every submission in it"],
+        func=cmd_preview,
     )
     preview.add_argument(
         "file", help="a deal_submission document (JSON), or a JSON Lines file: every submission in it"
     )
-    preview.set_defaults(func=cmd_preview)
 
 
 # -- the demo --------------------------------------------------------------------------------------

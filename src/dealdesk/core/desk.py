@@ -867,7 +867,6 @@ class Desk:
                 "revision_count": deal.revision_count,
                 "submitted_at": deal.submitted_at,
                 "draft_expires_at": deal.draft_expires_at,
-                "flow_intelligence": deal.flow_intelligence,
             }
             (effects.deals_replaced if deal.existed else effects.deals_new).append(row)
             parts = self.parts.get(deal.id, {})

@@ -23,7 +23,7 @@ import signal
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from dealdesk.errors import ConfigurationError
 from dealdesk.lakehouse.spark_server import SparkServer, SparkTools
@@ -153,6 +153,7 @@ class _Engine:
         self.session: SparkSession | None = None
         self.catalog: str | None = None
         self.key: str | None = None
+        self.server: Any = None  # the server this process started, where the engine has one
 
     def session_for(self, target: Target) -> SparkSession:
         key = target.remote or ""
@@ -176,6 +177,9 @@ class _Engine:
             with contextlib.suppress(Exception):
                 self.session.stop()
         self.session = self.catalog = self.key = None
+        if self.server is not None:
+            self.server.stop()
+        self.server = None
 
 
 class _SailEngine(_Engine):
@@ -183,7 +187,6 @@ class _SailEngine(_Engine):
 
     def __init__(self) -> None:
         super().__init__("local")
-        self.server = None
 
     def start(self, target: Target) -> SparkSession:
         try:
@@ -204,30 +207,16 @@ class _SailEngine(_Engine):
         _, port = server.listening_address
         return connect(f"sc://127.0.0.1:{port}")
 
-    def stop(self) -> None:
-        super().stop()
-        if self.server is not None:
-            self.server.stop()
-        self.server = None
-
 
 class _SparkEngine(_Engine):
     """A local Apache Spark + Delta Lake Spark Connect server, a child process of this one."""
 
     def __init__(self) -> None:
         super().__init__("spark")
-        self.server: SparkServer | None = None
 
     def start(self, target: Target) -> SparkSession:
-
         self.server = SparkServer(SparkTools.load())  # known before it starts: stop() can reach it
         return connect(self.server.start())
-
-    def stop(self) -> None:
-        super().stop()
-        if self.server is not None:
-            self.server.stop()
-        self.server = None
 
 
 class _RemoteEngine(_Engine):
