@@ -154,6 +154,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> Iterator[None]:
     items[:] = spark + [i for i in items if not _on_spark(i)]
 
 
+# How much a worker of `make test` yields the processor once it runs no Spark test: the Spark
+# tests (one worker, one JVM server) are the longest share, so on 2 cores the other workers take
+# what the Spark worker leaves instead of slowing it down. A scheduling weight only, never an outcome.
+NICE_OUTSIDE_SPARK = 10
+_niced: list[bool] = []
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Under pytest-xdist, a worker lowers its priority before its first test outside the Spark
+    group, before that test's fixtures start an engine (threads and child processes started later
+    inherit the priority; the Spark server started before it keeps its own)."""
+    if _niced or _on_spark(item) or "PYTEST_XDIST_WORKER" not in os.environ:
+        return
+    _niced.append(True)
+    os.nice(NICE_OUTSIDE_SPARK)
+
+
 @pytest.fixture(scope="session")
 def engine(engine_name: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The engine started once for the whole test session (Spark: one server), stopped at the end.
