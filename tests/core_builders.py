@@ -151,11 +151,14 @@ def submission_json(
     scoping_request_id: str | None = None,
     revision_reason: str | None = None,
     name: str = "Grow_CD_ACME",
+    deal_fields: dict[str, Any] | None = None,
+    incentive_value: float = 1000,
 ) -> dict[str, Any]:
     """A valid deal submission (contracts: deal_submission). One tier of ``value`` with one
-    incentive per category unless ``tiers`` gives (annual revenue, categories) per tier."""
+    incentive per category unless ``tiers`` gives (annual revenue, categories) per tier;
+    ``deal_fields`` replaces fields of its ``deal`` object."""
     tiers = tiers or [(value, categories)]
-    return {
+    document = {
         "submitted_by": submitted_by,
         "reference_number": reference,
         "status": status,
@@ -180,6 +183,7 @@ def submission_json(
             "previous_year_revenue": 0,
             "previous_year_margin": 0.3,
             "priority": priority,
+            **(deal_fields or {}),
         },
         "tiers": [
             {
@@ -187,12 +191,14 @@ def submission_json(
                 "annual_revenue": revenue,
                 "annual_gross_margin": 0.3,
                 "incentives": [
-                    {"category": c, "sub_category": "sub", "option": "option", "value": 1000} for c in cats
+                    {"category": c, "sub_category": "sub", "option": "option", "value": incentive_value}
+                    for c in cats
                 ],
             }
             for n, (revenue, cats) in enumerate(tiers, start=1)
         ],
     }
+    return document
 
 
 def _document(kind: str, when: datetime, event_id: str | None, doc: dict[str, Any], body: dict) -> Document:
@@ -376,6 +382,7 @@ class World:
                 "deal_tiers",
                 "incentive_values",
                 "deal_approvals",
+                "approval_fingerprints",
                 "approval_actions",
                 "deal_status_history",
                 "deal_scoping_requests",
@@ -420,11 +427,23 @@ class World:
         for row in self.tables["deal_status_history"].values():
             deal = by_id[row["deal_id"]]
             deal.last_seq = max(deal.last_seq, row["seq"])
+        judged = self.tables["approval_fingerprints"]
         for row in self.tables["deal_approvals"].values():
             deal = by_id[row["deal_id"]]
+            if row["approval_round"] not in (deal.revision_count, deal.revision_count - 1):
+                continue  # only the current round and the one before are read
+            fingerprint = judged.get(row["id"], {})
+            shot.add_approval(
+                deal,
+                Approval(
+                    **{k: row[k] for k in APPROVAL_COLUMNS},
+                    fingerprint=fingerprint.get("fingerprint"),
+                    judged_value=fingerprint.get("deal_value"),
+                    carried_over_from_round=fingerprint.get("carried_over_from_round"),
+                ),
+            )
             if row["approval_round"] != deal.revision_count:
-                continue  # only the current round is read
-            shot.approvals.setdefault(deal.id, []).append(Approval(**{k: row[k] for k in APPROVAL_COLUMNS}))
+                continue
             if (
                 row["status"] == "pending"
                 and row["assigned_to"] is not None
@@ -476,6 +495,8 @@ class World:
                     _insert(t[table], [{k: v for k, v in row.items() if k != "_delete"}])
         _insert(t["deal_approvals"], effects.approvals_new)
         _update(t["deal_approvals"], effects.approvals_changed)
+        for row in effects.fingerprints:
+            t["approval_fingerprints"].setdefault(row["approval_id"], dict(row))
         _insert(t["approval_actions"], effects.actions)
         _insert(t["deal_status_history"], effects.history)
         for row in effects.rejected:

@@ -61,6 +61,7 @@ def history(*minutes: int) -> list[Commit]:
 def test_audit_tables_come_from_the_append_only_property_of_the_ddl():
     assert audit_tables() == (
         "approval_actions",
+        "approval_fingerprints",
         "deal_status_history",
         "landed_files",
         "raw_documents",

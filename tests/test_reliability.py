@@ -57,6 +57,7 @@ WRITES = [
     "APPEND deal_tiers",
     "APPEND incentive_values",
     "APPEND deal_approvals",
+    "APPEND approval_fingerprints",
     "APPEND approval_actions",
     "APPEND deal_status_history",
     "MERGE rejected_documents",

@@ -179,12 +179,70 @@ def _default_category_departments() -> dict[str, str]:
     }
 
 
+# What a department may judge of a deal (business rules, section 6): each name is a part of the
+# submission whose change asks that department again after a revision (core/reapproval.py).
+JUDGED_PARTS = (
+    "deal_value",  # the sum of the tiers' annual revenue
+    "tiers",  # each tier's annual revenue and gross margin
+    "incentive_values",  # every incentive line's category and value
+    "own_incentives",  # every field of the incentive lines of the categories the department reviews
+    "client",  # sales channel, advertiser, agency, region
+    "terms",  # deal type and structure, contract dates and term, business summary, client asks
+    "previous_year",  # last year's revenue and margin with the client
+    "description",  # deal name, growth opportunities and ambition
+)
+
+
+def _default_judged() -> dict[str, tuple[str, ...]]:
+    return {
+        "trading": ("deal_value", "tiers", "client", "terms"),
+        "finance": ("deal_value", "tiers", "incentive_values", "previous_year"),
+        "legal": ("terms",),
+    }
+
+
+@dataclass(frozen=True)
+class ReapprovalRules:
+    """Smart re-approval on resubmission (business rules, section 6). A department review approved
+    in the previous round is carried over when nothing its department judges changed; the business
+    approval when the approval level is the same and the deal value rose by at most
+    ``max_value_rise_share`` (0.0: not at all)."""
+
+    carry_over_reviews: bool = True
+    carry_over_business_approval: bool = True
+    max_value_rise_share: float = 0.0
+    # department -> the parts it judges; a department not named judges ``other_departments``
+    judged: dict[str, tuple[str, ...]] = field(default_factory=_default_judged)
+    other_departments: tuple[str, ...] = ("own_incentives",)
+
+    def __post_init__(self) -> None:
+        named = {f"judged.{d}": parts for d, parts in self.judged.items()}
+        for setting, parts in {**named, "other_departments": self.other_departments}.items():
+            unknown = sorted(set(parts) - set(JUDGED_PARTS))
+            if unknown:
+                raise ConfigurationError(
+                    f"rules override: reapproval.{setting} names unknown part(s) "
+                    f"{', '.join(unknown)}; known: {', '.join(JUDGED_PARTS)}"
+                )
+        if not 0.0 <= self.max_value_rise_share <= 10.0:
+            raise ConfigurationError(
+                f"rules override: reapproval.max_value_rise_share must be between 0 and 10, "
+                f"got {self.max_value_rise_share}"
+            )
+
+    def parts_judged_by(self, department: str) -> tuple[str, ...]:
+        """The parts ``department`` judges, in the order of JUDGED_PARTS."""
+        named = set(self.judged.get(department, self.other_departments))
+        return tuple(part for part in JUDGED_PARTS if part in named)
+
+
 @dataclass(frozen=True)
 class BusinessRules:
     ladder: ApprovalLadder = field(default_factory=ApprovalLadder)
     sla_hours: SlaHours = field(default_factory=SlaHours)
     validation: ValidationLimits = field(default_factory=ValidationLimits)
     monitoring: MonitoringRules = field(default_factory=MonitoringRules)
+    reapproval: ReapprovalRules = field(default_factory=ReapprovalRules)
     always_reviewing_departments: tuple[str, ...] = ("trading", "finance")
     custom_deal_department: str = "legal"
     business_approval_department: str = "trading"

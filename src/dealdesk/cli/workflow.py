@@ -221,7 +221,7 @@ def status_summary(lakehouse: Lakehouse) -> str:
 
 
 def render_preview(preview: RoutePreview) -> str:
-    """The preview as text for the terminal."""
+    """The preview as text for the terminal; for a resubmission, which approvals carry over."""
     level = preview.approval_level or "none (approved when the department reviews are done)"
     due = preview.reviews[0].due_in_hours if preview.reviews else 0
     header = [
@@ -230,14 +230,19 @@ def render_preview(preview: RoutePreview) -> str:
         f"Priority:          {preview.priority} (reviews due {due} h after routing)",
         "",
     ]
+    columns = ["stage", "department", "level", "likely assignee"]
     rows = [
-        (
+        [
             "1 department review" if r.stage == STAGE_DEPARTMENT_REVIEW else "2 business approval",
             r.department,
             r.approval_level or "",
             r.assignee or "nobody eligible: unassigned",
-        )
+        ]
         for r in preview.reviews
     ]
-    table = render(["stage", "department", "level", "likely assignee"], rows)
-    return "\n".join(header) + table
+    if preview.resubmission:  # which approvals of the round sent back would stand
+        columns.append("this round")
+        for row, r in zip(rows, preview.reviews, strict=True):
+            carried = r.carried_over_from_round
+            row.append("asked anew" if carried is None else f"carried over from round {carried}")
+    return "\n".join(header) + render(columns, rows)

@@ -32,7 +32,7 @@ from dealdesk.config import (
     BusinessRules,
     reference_for,
 )
-from dealdesk.core import ids, monitoring, routing
+from dealdesk.core import ids, monitoring, reapproval, routing
 from dealdesk.core.model import (
     TIMER_RANK,
     Approval,
@@ -58,8 +58,9 @@ CLOSING_ACTIONS = {"approve": "approved", "request_revision": "revision_requeste
 COMMENT_REQUIRED = ("request_revision", "reject")
 DRAFT_EXPIRED = "draft expired"
 DRAFT_EXPIRY_EVENT_PREFIX = "draft-expired:"
-# A submission writes change 1 (creation or promotion); routing is change 2 of the same event.
-SUBMISSION_CHANGE, ROUTING_CHANGE = 1, 2
+# A submission writes change 1 (creation or promotion); routing is change 2 of the same event, and
+# change 3 when every approval of the new round was carried over (the deal is approved at once).
+SUBMISSION_CHANGE, ROUTING_CHANGE, CARRIED_CHANGE = 1, 2, 3
 PART_TABLES = ("deal_tiers", "incentive_values")
 
 
@@ -348,7 +349,7 @@ class Desk:
         if is_draft:
             self._schedule_draft_expiry(deal)
         else:
-            self._route(deal, document)
+            self._route(deal, document, body)
         return deal.reference_number
 
     def _lookup_warnings(self, body: dict[str, Any]) -> list[Reason]:
@@ -429,24 +430,126 @@ class Desk:
         self.parts[deal.id] = {"deal_tiers": tiers, "incentive_values": lines}
 
     # -- routing ---------------------------------------------------------------------------------
-    def _route(self, deal: Deal, document: Document) -> None:
-        """A new round of department reviews; the deal moves to under_review."""
+    def _route(self, deal: Deal, document: Document, body: Mapping[str, Any] | None = None) -> None:
+        """A new round of department reviews; the deal moves to under_review. A review approved in
+        the previous round whose department judges nothing new in ``body`` (the submission) is
+        carried over (section 6); when every review is, stage 2 follows at once."""
         at = document.occurred_at
         self._move(deal, "under_review", None, f"routed for approval, round {deal.revision_count}", _cause(document),
                    ROUTING_CHANGE)  # fmt: skip
         departments = routing.stage1_departments(
             deal.deal_type, deal.categories, self.state.departments, self.rules
         )
+        prior = {
+            (a.approval_stage, a.department): a
+            for a in self.state.approvals.get(deal.id, [])
+            if a.approval_round == deal.revision_count - 1
+        }
+        business = prior.get((routing.STAGE_BUSINESS_APPROVAL, self.rules.business_approval_department))
+        if business is not None and business.status == "approved":
+            self.state.previous_business[deal.id] = business
+        else:
+            self.state.previous_business.pop(deal.id, None)
         self.state.approvals[deal.id] = []  # earlier rounds stay as history, outside the batch's state
         for name in departments:
+            parts, fingerprint, standing = reapproval.review_decision(
+                name, body, prior, self.state.departments, self.rules
+            )
+            if standing is not None:
+                self._carry_over(deal, standing, parts, fingerprint, at, document.event_id)
+                continue
             assignee = routing.stage1_assignee(
                 self.state.departments[name], self.state.users, self.open_counts
             )
             with self._counting(deal):
-                self._open_approval(deal, routing.STAGE_DEPARTMENT_REVIEW, name, routing.DEPARTMENT_REVIEWER,
-                                    None, assignee, at, document.event_id)  # fmt: skip
+                approval = self._open_approval(deal, routing.STAGE_DEPARTMENT_REVIEW, name,
+                                               routing.DEPARTMENT_REVIEWER, None, assignee, at, document.event_id)  # fmt: skip
+            self._record_judged(deal, approval, parts, fingerprint)
         if not departments:
             self.effects.warnings.append(f"{deal.reference_number}: no active department to review it")
+        elif self._stage1_complete(deal) and self._business_step(deal, at, document.event_id) == "approved":
+            # every review carried over, and the business approval too (or none is needed)
+            self._move(deal, "approved", None, "approved: every review carried over from the previous round",
+                       _cause(document), CARRIED_CHANGE)  # fmt: skip
+
+    def _carry_over(
+        self,
+        deal: Deal,
+        prior: Approval,
+        parts: tuple[str, ...],
+        fingerprint: str | None,
+        at: datetime,
+        event_id: str,
+    ) -> None:
+        """The previous round's approval ``prior`` stands: an approved row of the new round, with an
+        initiate and an approve action by the system that say from which round and why."""
+        note = reapproval.carried_note(prior.department, prior.approval_stage, prior, parts)
+        approval = Approval(
+            id=ids.approval_id(deal.id, deal.revision_count, prior.approval_stage, prior.department),
+            deal_id=deal.id,
+            approval_round=deal.revision_count,
+            approval_stage=prior.approval_stage,
+            department=prior.department,
+            required_role=prior.required_role,
+            approval_level=prior.approval_level,
+            status="approved",
+            priority=routing.approval_priority(deal.priority),
+            assigned_to=prior.assigned_to,
+            due_date=routing.due_date(at, deal.priority, self.rules.sla_hours),
+            created_at=at,
+            updated_at=at,
+            comments=note,
+            completed_at=at,
+            existed=False,
+            changed=True,
+            carried_over_from_round=prior.approval_round,
+        )
+        self.state.approvals.setdefault(deal.id, []).append(approval)
+        self.approvals[approval.id] = approval
+        self._action(approval, "initiate", None, None, note, event_id, at)
+        self._action(approval, "approve", None, None, note, event_id, at)
+        self._record_judged(deal, approval, parts, fingerprint)
+
+    def _record_judged(
+        self, deal: Deal, approval: Approval, parts: tuple[str, ...], fingerprint: str | None
+    ) -> None:
+        """The approval_fingerprints row of a routed approval: what its department judged."""
+        approval.fingerprint, approval.judged_value = fingerprint, deal.deal_value
+        self.effects.fingerprints.append(
+            {
+                "approval_id": approval.id,
+                "deal_id": approval.deal_id,
+                "approval_round": approval.approval_round,
+                "approval_stage": approval.approval_stage,
+                "department": approval.department,
+                "judged_parts": ",".join(parts) or None,
+                "fingerprint": fingerprint,
+                "deal_value": deal.deal_value,
+                "carried_over_from_round": approval.carried_over_from_round,
+                "created_at": approval.created_at,
+            }
+        )
+
+    def _business_step(self, deal: Deal, at: datetime, event_id: str) -> str | None:
+        """Stage 1 complete: "approved" when the value is below the ladder or the previous round's
+        business approval carries over; else the stage-2 approval is opened (None)."""
+        level = self.rules.ladder.level_for(deal.deal_value)
+        if level is None:
+            return "approved"
+        prior = self.state.previous_business.get(deal.id)
+        if (
+            prior is not None
+            and prior.approval_round == deal.revision_count - 1
+            and reapproval.business_carries_over(prior, level, deal.deal_value, self.rules)
+        ):
+            self._carry_over(deal, prior, ("deal_value",), None, at, event_id)
+            return "approved"
+        business = routing.stage2_assignee(level, self.state.users, self.open_counts)
+        with self._counting(deal):
+            approval = self._open_approval(deal, routing.STAGE_BUSINESS_APPROVAL, self.rules.business_approval_department,
+                                           routing.APPROVER, level, business, at, event_id)  # fmt: skip
+        self._record_judged(deal, approval, ("deal_value",), None)
+        return None
 
     def _open_approval(
         self,
@@ -602,14 +705,7 @@ class Desk:
         if action == "approve" and row.approval_stage == routing.STAGE_BUSINESS_APPROVAL:
             new_status = "approved"
         elif action == "approve" and self._stage1_complete(deal):
-            level = self.rules.ladder.level_for(deal.deal_value)
-            if level is None:
-                new_status = "approved"
-            else:
-                business = routing.stage2_assignee(level, self.state.users, self.open_counts)
-                with self._counting(deal):
-                    self._open_approval(deal, routing.STAGE_BUSINESS_APPROVAL, self.rules.business_approval_department,
-                                        routing.APPROVER, level, business, at, document.event_id)  # fmt: skip
+            new_status = self._business_step(deal, at, document.event_id)
         elif action == "request_revision":
             new_status = "revision_requested"
             deal.revision_reason = comments or deal.revision_reason

@@ -101,10 +101,19 @@ class Approval:
     completed_at: datetime | None = None
     existed: bool = True
     changed: bool = False
+    # From approval_fingerprints: what the department judged when the approval was routed (a
+    # hash; None for approvals routed before it was recorded), the deal value then, and the round
+    # a carried-over approval came from.
+    fingerprint: str | None = None
+    judged_value: float | None = None
+    carried_over_from_round: int | None = None
 
     def row(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in APPROVAL_COLUMNS}
 
+
+# What approval_fingerprints adds to an approval read from the tables (Approval's fields).
+JUDGED_COLUMNS = ("fingerprint", "judged_value", "carried_over_from_round")
 
 APPROVAL_COLUMNS = (
     "id",
@@ -160,6 +169,8 @@ class Snapshot:
 
     deals: dict[str, Deal] = field(default_factory=dict)  # by reference number
     approvals: dict[int, list[Approval]] = field(default_factory=dict)  # current round, by deal id
+    # the previous round's business approval, by deal id, when it was approved (smart re-approval)
+    previous_business: dict[int, Approval] = field(default_factory=dict)
     users: dict[str, User] = field(default_factory=dict)  # by e-mail
     departments: dict[str, Department] = field(default_factory=dict)
     advertiser_ids: set[int] = field(default_factory=set)
@@ -169,6 +180,18 @@ class Snapshot:
     open_counts: dict[int, int] = field(default_factory=dict)  # user id -> open approvals, all deals
     part_ids: dict[int, dict[str, set[int]]] = field(default_factory=dict)  # deal -> table -> row ids
     open_rejections: set[str] = field(default_factory=set)  # events with a rejection not replayed yet
+
+    def add_approval(self, deal: Deal, approval: Approval) -> None:
+        """File an approval read from the tables (its deal's current round or the one before): the
+        current round's all, and the previous round's business approval when it was approved."""
+        if approval.approval_round == deal.revision_count:
+            self.approvals.setdefault(deal.id, []).append(approval)
+        elif (
+            approval.approval_round == deal.revision_count - 1
+            and approval.approval_stage == 2
+            and approval.status == "approved"
+        ):
+            self.previous_business[deal.id] = approval
 
 
 @dataclass(frozen=True)
@@ -195,6 +218,7 @@ class Effects:
     parts_replaced: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # with _delete flags
     approvals_new: list[dict[str, Any]] = field(default_factory=list)
     approvals_changed: list[dict[str, Any]] = field(default_factory=list)
+    fingerprints: list[dict[str, Any]] = field(default_factory=list)  # one per approval routed
     actions: list[dict[str, Any]] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
     users: list[dict[str, Any]] = field(default_factory=list)
@@ -210,23 +234,3 @@ class Effects:
     as_of: datetime | None = None
     # documents whose decision raised: event id -> the error in one line (rejected, rule DECISION_FAILED)
     failed: dict[str, str] = field(default_factory=dict)
-
-    def row_counts(self) -> dict[str, int]:
-        return {
-            "deals": len(self.deals_new) + len(self.deals_replaced) + len(self.deals_moved),
-            "deal_tiers": _parts(self, "deal_tiers"),
-            "incentive_values": _parts(self, "incentive_values"),
-            "deal_approvals": len(self.approvals_new) + len(self.approvals_changed),
-            "approval_actions": len(self.actions),
-            "deal_status_history": len(self.history),
-            "users": len(self.users),
-            "advertisers": len(self.advertisers),
-            "agencies": len(self.agencies),
-            "deal_scoping_requests": len(self.scoping_new) + len(self.scoping_converted),
-            "rejected_documents": len(self.rejected),
-        }
-
-
-def _parts(effects: Effects, table: str) -> int:
-    replaced = [r for r in effects.parts_replaced.get(table, []) if not r.get("_delete")]
-    return len(effects.parts_new.get(table, [])) + len(replaced)

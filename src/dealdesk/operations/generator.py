@@ -12,6 +12,7 @@ their deals the way the app would.
 
 from __future__ import annotations
 
+import copy
 import json
 import random
 import uuid
@@ -21,6 +22,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from dealdesk.checks.kinds.deal_submission import submission_body
 from dealdesk.config import (
     APPROVAL_LEVELS,
     DEAL_PRIORITIES,
@@ -30,7 +32,7 @@ from dealdesk.config import (
     BusinessRules,
     reference_for,
 )
-from dealdesk.core import routing
+from dealdesk.core import reapproval, routing
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,12 @@ class _People:
     reviewers: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     approvers: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     admins: list[str] = field(default_factory=list)
+
+
+# What a revised submission changes, with its weight: the deal name alone (no review asked
+# again), one incentive value (finance and that category's department), one tier's revenue
+# (trading and finance) or the contract dates (trading, and legal for a custom deal).
+REVISION_CHANGES = (("description", 0.25), ("incentive_value", 0.3), ("tier_revenue", 0.3), ("terms", 0.15))
 
 
 def _stamp(moment: datetime) -> str:
@@ -193,11 +201,46 @@ class Generator:
         return self.envelope("status_change", at, reference_number=reference, new_status=status,
                              performed_by=performer, comments=f"moved to {status}")  # fmt: skip
 
-    def review_round(self, start: datetime, reference: str, doc: dict[str, Any], *,
-                     outcome: str) -> tuple[list[_Event], datetime]:  # fmt: skip
-        """The department reviews of one round and, if all approve, the business approval."""
+    def revision(self, at: datetime, doc: dict[str, Any], reference: str) -> dict[str, Any]:
+        """The resubmission of ``doc`` after a revision request: the same deal with one change,
+        drawn from REVISION_CHANGES (so that some reviews carry over, business rules section 6)."""
+        rnd = self.random
+        again = copy.deepcopy(doc)
+        again.update(self.envelope("deal_submission", at), reference_number=reference, status="submitted",
+                     revision_reason="Revised terms")  # fmt: skip
+        change = rnd.choices([c for c, _ in REVISION_CHANGES], weights=[w for _, w in REVISION_CHANGES])[0]
+        tier = rnd.choice(again["tiers"])
+        if change == "description":
+            again["deal"]["deal_name"] = f"{doc['deal']['deal_name']} (revised)"
+        elif change == "incentive_value":
+            line = rnd.choice(tier["incentives"])
+            line["value"] = round(line["value"] * rnd.uniform(0.5, 0.95), 2)
+        elif change == "tier_revenue":
+            tier["annual_revenue"] = round(tier["annual_revenue"] * rnd.uniform(0.7, 0.95), 2)
+        else:  # the terms: a later start
+            start = date.fromisoformat(again["deal"]["term_start_date"]) + timedelta(days=14)
+            end = date.fromisoformat(again["deal"]["term_end_date"]) + timedelta(days=14)
+            again["deal"].update(term_start_date=start.isoformat(), term_end_date=end.isoformat())
+        return again
+
+    def carried_over(self, before: dict[str, Any], after: dict[str, Any], approved: set[str]) -> set[str]:
+        """The reviews approved on ``before`` that the desk carries over to ``after`` (the core's rule)."""
+        if not self.rules.reapproval.carry_over_reviews:
+            return set()
+        old, new = submission_body(before, self.rules), submission_body(after, self.rules)
+        return {
+            department
+            for department in approved
+            if reapproval.judged(department, old, self.seeded, self.rules)[1]
+            == reapproval.judged(department, new, self.seeded, self.rules)[1]
+        }
+
+    def review_round(self, start: datetime, reference: str, doc: dict[str, Any], *, outcome: str,
+                     carried: set[str] = frozenset()) -> tuple[list[_Event], datetime]:  # fmt: skip
+        """The department reviews of one round (those ``carried`` over take no action) and, if all
+        approve, the business approval."""
         rnd, events, at = self.random, [], start
-        departments = self.departments(doc)
+        departments = [d for d in self.departments(doc) if d not in carried]
         deciding = rnd.choice(departments)
         for department in departments:
             at += timedelta(hours=rnd.uniform(1, 30))
@@ -252,10 +295,11 @@ class Generator:
         events += round_events
         if outcome == "revise":
             at += timedelta(days=rnd.uniform(1, 6))
-            again = self.submission(at, doc["submitted_by"], reference=reference)
-            again["revision_reason"] = "Revised terms"
+            again = self.revision(at, doc, reference)
             events.append(_Event(at, again))
-            round_events, at = self.review_round(at, reference, again, outcome="approve")
+            approved = {e.doc["department"] for e in round_events if e.doc.get("action") == "approve"}
+            carried = self.carried_over(doc, again, approved)
+            round_events, at = self.review_round(at, reference, again, outcome="approve", carried=carried)
             events += round_events
         if outcome == "reject" or fate != "signed":
             return events

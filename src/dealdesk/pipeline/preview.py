@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dealdesk.checks.kinds.deal_submission import submission_body
 from dealdesk.config import (
     DEAL_PRIORITIES,
     DEAL_TYPES,
@@ -20,7 +21,8 @@ from dealdesk.config import (
     INCENTIVE_CATEGORY_ALIASES,
     BusinessRules,
 )
-from dealdesk.core import routing
+from dealdesk.core import reapproval, routing
+from dealdesk.core.model import Approval
 from dealdesk.errors import DealDeskError
 from dealdesk.lakehouse.gateway import Lakehouse
 from dealdesk.pipeline.state import read_people_and_load
@@ -33,6 +35,8 @@ class Reviewer:
     approval_level: str | None
     assignee: str | None  # e-mail; None when nobody eligible is active
     due_in_hours: int
+    # a resubmission: the round whose approval would stand for this one (smart re-approval)
+    carried_over_from_round: int | None = None
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,7 @@ class RoutePreview:
     approval_level: str | None
     priority: str
     reviews: list[Reviewer]
+    resubmission: bool = False  # the reference names a deal sent back for revision
 
 
 @dataclass(frozen=True)
@@ -140,30 +145,52 @@ def summarise(document: dict[str, Any]) -> tuple[str, str, float, list[str]]:
 
 
 def preview_route(lakehouse: Lakehouse, document: dict[str, Any], rules: BusinessRules) -> RoutePreview:
-    """The routing the core would give this submission now: today's people, departments and load."""
+    """The routing the core would give this submission now: today's people, departments and load.
+    A resubmission (its reference names a deal sent back for revision) shows which of the current
+    round's approvals would carry over."""
     deal_type, priority, value, categories = summarise(document)
-    snapshot = read_people_and_load(lakehouse)
+    reference = str(document.get("reference_number") or "").strip().upper() or None
+    snapshot = read_people_and_load(lakehouse, rules, reference)
+    deal = snapshot.deals.get(reference or "")
+    prior: dict[tuple[int, str], Approval] = {}
+    if deal is not None and deal.status == "revision_requested":
+        prior = {(a.approval_stage, a.department): a for a in snapshot.approvals.get(deal.id, [])}
+    body = submission_body(document, rules) if prior else None
     counts: Counter[int] = Counter(snapshot.open_counts)
     emails = {user.id: user.email for user in snapshot.users.values()}
-    reviews = []
+    reviews: list[tuple[int, str, str | None, int | None, int | None]] = []
     for name in routing.stage1_departments(deal_type, categories, snapshot.departments, rules):
+        standing = reapproval.review_decision(name, body, prior, snapshot.departments, rules)[2]
+        if standing is not None:
+            reviews.append((routing.STAGE_DEPARTMENT_REVIEW, name, None, standing.assigned_to,
+                            standing.approval_round))  # fmt: skip
+            continue
         assignee = routing.stage1_assignee(snapshot.departments[name], snapshot.users, counts)
         if assignee is not None:
             counts[assignee] += 1
-        reviews.append((routing.STAGE_DEPARTMENT_REVIEW, name, None, assignee))
+        reviews.append((routing.STAGE_DEPARTMENT_REVIEW, name, None, assignee, None))
     level = rules.ladder.level_for(value)
     if level is not None:
-        assignee = routing.stage2_assignee(level, snapshot.users, counts)
-        reviews.append((routing.STAGE_BUSINESS_APPROVAL, rules.business_approval_department, level, assignee))
+        business = prior.get((routing.STAGE_BUSINESS_APPROVAL, rules.business_approval_department))
+        if reapproval.business_carries_over(business, level, value, rules):
+            assert business is not None
+            reviews.append((routing.STAGE_BUSINESS_APPROVAL, rules.business_approval_department, level,
+                            business.assigned_to, business.approval_round))  # fmt: skip
+        else:
+            assignee = routing.stage2_assignee(level, snapshot.users, counts)
+            reviews.append(
+                (routing.STAGE_BUSINESS_APPROVAL, rules.business_approval_department, level, assignee, None)
+            )
     hours = getattr(rules.sla_hours, priority)
     return RoutePreview(
         deal_value=value,
         approval_level=level,
         priority=priority,
         reviews=[
-            Reviewer(stage, department, lvl, emails.get(a) if a else None, hours)
-            for stage, department, lvl, a in reviews
+            Reviewer(stage, department, lvl, emails.get(a) if a else None, hours, carried)
+            for stage, department, lvl, a, carried in reviews
         ],
+        resubmission=bool(prior),
     )
 
 

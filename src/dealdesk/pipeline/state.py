@@ -18,6 +18,7 @@ from dealdesk.config import REFERENCE_PATTERN, BusinessRules, reference_prefix
 from dealdesk.core import monitoring
 from dealdesk.core.model import (
     APPROVAL_COLUMNS,
+    JUDGED_COLUMNS,
     Approval,
     Deal,
     Department,
@@ -77,9 +78,14 @@ def read_snapshot(
     return snapshot
 
 
-def read_people_and_load(lakehouse: Lakehouse) -> Snapshot:
-    """Users, departments and open approvals per person: what routing needs (the route preview)."""
+def read_people_and_load(
+    lakehouse: Lakehouse, rules: BusinessRules, reference: str | None = None
+) -> Snapshot:
+    """Users, departments and open approvals per person: what routing needs (the route preview);
+    with ``reference``, that deal and its current round too (what a resubmission would carry over)."""
     snapshot = Snapshot()
+    if reference:
+        _read_deals(lakehouse, snapshot, {reference}, rules, None, None)
     _read_people(lakehouse, snapshot)
     return snapshot
 
@@ -120,10 +126,31 @@ def _read_deals(
         snapshot.deals[row["reference_number"]] = Deal(**row)
     if not rows:
         return
+    # the current round and the one before it (smart re-approval: its approved business approval)
     rounds = lakehouse.spark.createDataFrame(
-        [(r["id"], r["revision_count"]) for r in rows], "deal_id BIGINT, approval_round INT"
+        [
+            (r["id"], r["revision_count"] - back)
+            for r in rows
+            for back in (0, 1)
+            if r["revision_count"] >= back
+        ],
+        "deal_id BIGINT, approval_round INT",
     )
-    approvals = lakehouse.read("deal_approvals").join(rounds, ["deal_id", "approval_round"], "left_semi")
+    judged = (
+        lakehouse.read("approval_fingerprints")
+        .join(rounds, ["deal_id", "approval_round"], "left_semi")
+        .select(
+            F.col("approval_id").alias("id"),
+            "fingerprint",
+            F.col("deal_value").alias("judged_value"),
+            "carried_over_from_round",
+        )
+    )
+    approvals = (
+        lakehouse.read("deal_approvals")
+        .join(rounds, ["deal_id", "approval_round"], "left_semi")
+        .join(judged, "id", "left")
+    )
     history = (
         lakehouse.read("deal_status_history")
         .join(rounds.select("deal_id"), "deal_id", "left_semi")
@@ -158,10 +185,12 @@ def _read_deals(
             deal = by_id[value["deal_id"]]
             deal.categories = tuple(sorted({*deal.categories, value["category"]}))
             continue
-        value = {name: value.get(name) for name in APPROVAL_COLUMNS}  # to_json leaves out nulls
+        value = {
+            name: value.get(name) for name in (*APPROVAL_COLUMNS, *JUDGED_COLUMNS)
+        }  # to_json leaves out nulls
         for name in ("due_date", "created_at", "updated_at", "completed_at"):
             value[name] = _timestamp(value.get(name))
-        snapshot.approvals.setdefault(value["deal_id"], []).append(Approval(**value))
+        snapshot.add_approval(by_id[value["deal_id"]], Approval(**value))
 
 
 def _timestamp(text: str | None) -> datetime | None:

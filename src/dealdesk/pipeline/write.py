@@ -112,6 +112,7 @@ def write_effects(
         written[table] += _replace_parts(lakehouse, table, effects.parts_replaced.get(table, []))
     written["deal_approvals"] += new("deal_approvals", effects.approvals_new)
     written["deal_approvals"] += _update(lakehouse, "deal_approvals", effects.approvals_changed)
+    written["approval_fingerprints"] += new("approval_fingerprints", effects.fingerprints, "approval_id")
     written["approval_actions"] += new("approval_actions", effects.actions)
     written["deal_status_history"] += new("deal_status_history", effects.history)
     rejected = [
