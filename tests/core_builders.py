@@ -222,12 +222,13 @@ def submission(
     event_id: str | None = None,
     errors: list[dict[str, Any]] | None = None,
     draft_errors: list[dict[str, Any]] | None = None,
+    rules: BusinessRules = RULES,
     **deal: Any,
 ) -> Document:
     """A checked deal_submission: ``errors`` are the content errors the engine found (for a full
     submission), ``draft_errors`` those that apply to a draft; valid when both are empty."""
     doc = submission_json(**deal)
-    body = deal_submission_kind.submission_body(doc, RULES)
+    body = deal_submission_kind.submission_body(doc, rules)
     body["draft_errors"] = list(draft_errors or [])
     body["full_errors"] = list(errors or []) + list(draft_errors or [])
     body["submission_warnings"] = []

@@ -274,7 +274,7 @@ def test_each_entry_point_of_the_processing_job_says_so_in_its_help(command: str
 GLOBAL_OPTIONS = ["--engine", "--remote", "--catalog", "--schema", "--home", "--profile", "--rules", "-v"]
 PRINTING = {
     "sql", "tables", "rejects", "ingest", "replay", "sync-users", "route", "decide", "monitor", "run",
-    "backup", "restore", "serving url", "serving sync", "serving rebuild",
+    "backup", "restore", "serving url", "serving sync", "serving rebuild", "whatif",
 }  # fmt: skip
 
 

@@ -35,6 +35,7 @@ from dealdesk.cli.intake import add_commands as add_intake_commands
 from dealdesk.cli.output import FORMATS, render
 from dealdesk.cli.recovery import add_commands as add_recovery_commands
 from dealdesk.cli.serving import add_commands as add_serving_commands
+from dealdesk.cli.whatif import add_commands as add_whatif_commands
 from dealdesk.cli.workflow import add_commands as add_workflow_commands
 from dealdesk.cli.workflow import run_demo_days, status_summary
 from dealdesk.config import load_rules
@@ -405,6 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_workflow_commands(commands)
     add_recovery_commands(commands)
     add_serving_commands(commands)
+    add_whatif_commands(commands)
 
     demo = add_command(
         commands,
