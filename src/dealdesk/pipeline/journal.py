@@ -1,7 +1,8 @@
 """The redo journal and the run lock: what makes a cut-short or concurrent run safe.
 
-A run decides its whole batch in memory, records the effects in ``run_journal`` (one
-append), applies them table by table, then marks the journal applied. A run cut at any
+A run decides its whole batch in memory, records the effects in ``run_journal`` (one append,
+several for a run whose journal would not fit in one message to the engine), applies them table
+by table, then marks the journal applied. A run cut at any
 write after the journal is finished by the next run, which applies the same effects again
 (every write is idempotent) before it takes anything new: no half-applied state is ever
 decided from. A run cut before the journal wrote nothing but raw documents, and its files
@@ -34,6 +35,9 @@ log = logging.getLogger(__name__)
 JOURNAL, LOCK, STATE = "run_journal", "run_lock", "run_state"
 STATE_COLUMNS = ("business_clock", "monitored_as_of", "rules_fingerprint")
 PART_CHARS = 8_000_000  # one journal row holds at most this much text
+# One append carries at most this much journal text: a Spark Connect message stops at 128 MB
+# (a year of documents in one run journals about 25 MB, seven years about 170 MB).
+APPEND_CHARS = 48_000_000
 LEASE = timedelta(minutes=30)
 
 
@@ -81,11 +85,17 @@ def decode(parts: list[str]) -> RunRecord:
 
 
 def write_journal(lakehouse: Lakehouse, record: RunRecord) -> None:
+    """The run's record, in parts; several appends when it is larger than one message may carry.
+    The effects are written only once every part is: a journal cut short is found incomplete
+    (``unfinished``) and none of its effects were written."""
     rows = [
         {"run_id": record.run_id, "part": n, "body": body, "written_at": record.now, "applied_at": None}
         for n, body in enumerate(encode(record))
     ]
-    lakehouse.append(lakehouse.frame(JOURNAL, rows), JOURNAL)
+    per_append = max(1, APPEND_CHARS // PART_CHARS)
+    for first in range(0, len(rows), per_append):
+        group = rows[first : first + per_append]
+        lakehouse.append(lakehouse.frame(JOURNAL, group), JOURNAL)
 
 
 def mark_applied(lakehouse: Lakehouse, run_id: str) -> None:
@@ -102,7 +112,16 @@ def unfinished(lakehouse: Lakehouse) -> list[RunRecord]:
     parts: dict[str, list[tuple[int, str]]] = {}
     for row in rows:
         parts.setdefault(row["run_id"], []).append((row["part"], row["body"]))
-    records = [decode([body for _, body in sorted(found)]) for found in parts.values()]
+    records = []
+    for run_id, found in parts.items():
+        try:
+            records.append(decode([body for _, body in sorted(found)]))
+        except (ValueError, zlib.error) as error:  # a part missing: base64, zlib or JSON refuses it
+            # cut while its parts were appended: none of its effects were written (they follow the
+            # whole journal), its lines are taken again; marked so that no run reads it again
+            log.warning("run %s: its journal was cut while being written (%s); nothing of it was applied, "
+                        "its documents are taken again", run_id, error)  # fmt: skip
+            mark_applied(lakehouse, run_id)
     return sorted(records, key=lambda r: r.now)
 
 
