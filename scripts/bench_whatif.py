@@ -3,8 +3,8 @@
     .venv/bin/python scripts/bench_whatif.py [--years 1,7]
 
 For each number of years: the generator writes that many years of documents (its revisions
-change one part of a deal, so some reviews carry over), one run takes them into a new lakehouse,
-then `whatif` is timed twice on it:
+change one part of a deal, so some reviews carry over), one run per year takes them into a new
+lakehouse, then `whatif` is timed twice on it:
 1. smart re-approval switched off (``{"reapproval": {"carry_over_reviews": false,
    "carry_over_business_approval": false}}``): the approvals it avoided (carried over under the
    rules in force) and the median time from submission to approval with and without it (without:
@@ -53,10 +53,14 @@ def measure(years: int, work: Path, deals_per_month: int) -> dict[str, object]:
     )
     lakehouse = Lakehouse.open(Target(engine="local", catalog="main", schema="bench_whatif", home=home))
     MigrationRunner(lakehouse).migrate()
-    began = time.monotonic()
-    run = process(lakehouse, load_rules(None), landing=landing, as_of=LATEST_EVENT)
+    began, taken, accepted = time.monotonic(), work / f"taken_{years}y", 0
+    shutil.rmtree(taken, ignore_errors=True)
+    taken.mkdir()
+    for year in sorted(p.name for p in landing.iterdir()):  # a run per year, as a backlog is taken
+        shutil.move(landing / year, taken / year)
+        accepted += process(lakehouse, load_rules(None), landing=taken, as_of=LATEST_EVENT).accepted
     print(
-        f"{years} y: taken by one run in {time.monotonic() - began:.0f} s ({run.accepted:,} accepted)",
+        f"{years} y: taken, a run per year, in {time.monotonic() - began:.0f} s ({accepted:,} accepted)",
         flush=True,
     )
     rules = load_rules(None)
