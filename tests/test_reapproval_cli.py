@@ -102,6 +102,21 @@ def test_a_resubmission_carries_the_unchanged_reviews_over_and_a_rerun_changes_n
     )
     assert system_approvals == 2
 
+    # analysts: a carried-over approval is no decision of its round and took nobody's time
+    details = {
+        (r["approval_round"], r["department"]): r
+        for r in lakehouse.read("approval_details").filter("approval_stage = 1").collect()
+    }
+    finance = details[(1, "finance")]
+    assert (finance["state"], finance["hours_to_decision"], finance["carried_over_from_round"]) == (
+        "carried over",
+        None,
+        0,
+    )
+    assert details[(0, "finance")]["state"] == "decided" and details[(0, "finance")]["hours_to_decision"] == 2
+    reviews = lakehouse.read("review_time_by_month").filter("department = 'finance'").collect()
+    assert sum(r["decisions"] for r in reviews) == 1  # round 0's only
+
     tables = ("deal_approvals", "approval_actions", "approval_fingerprints", "deal_status_history")
     before = {table: lakehouse.read(table).count() for table in tables}
     capsys.readouterr()

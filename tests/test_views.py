@@ -41,6 +41,7 @@ TABLES = {
     "deal_scoping_requests",
     "deal_approvals",
     "approval_actions",
+    "approval_fingerprints",
     "deal_status_history",
     "approval_departments",
     "raw_documents",

@@ -22,11 +22,12 @@ CREATE OR REPLACE VIEW ${catalog}.${schema}.approval_details (
   routed_at COMMENT 'Business time the approval was routed (UTC)',
   due_date COMMENT 'When the decision is due (UTC)',
   decided_at COMMENT 'Business time of the decision (approve, reject or revision request); null while pending',
-  hours_to_decision COMMENT 'Hours from routing to the decision',
-  state COMMENT 'open: pending in the current round of a live deal; decided; superseded: pending in an earlier round or on a closed deal',
+  hours_to_decision COMMENT 'Hours from routing to the decision; null for an approval carried over (nobody decided it in its round)',
+  state COMMENT 'open: pending in the current round of a live deal; decided; carried over: the approval of the previous round stands (smart re-approval); superseded: pending in an earlier round or on a closed deal',
   is_overdue COMMENT 'Open and past its due date now',
   decided_late COMMENT 'Decided after its due date',
-  hours_past_due COMMENT 'Open and overdue: hours past due until now; decided late: hours past due at the decision; else null'
+  hours_past_due COMMENT 'Open and overdue: hours past due until now; decided late: hours past due at the decision; else null',
+  carried_over_from_round COMMENT 'For an approval carried over: the round whose approval stands; else null'
 )
 COMMENT 'One readable row per approval: deal, department, assignee by name, due date, decision time and whether it is open, overdue or decided late'
 AS
@@ -59,7 +60,9 @@ approvals AS (
     a.created_at AS routed_at,
     a.due_date,
     CASE WHEN a.status = 'pending' THEN NULL ELSE coalesce(a.completed_at, r.requested_at) END AS decided_at,
+    f.carried_over_from_round,
     CASE
+      WHEN f.carried_over_from_round IS NOT NULL THEN 'carried over'
       WHEN a.status <> 'pending' THEN 'decided'
       WHEN a.approval_round = d.revision_count AND d.status NOT IN ('signed', 'lost') THEN 'open'
       ELSE 'superseded'
@@ -69,6 +72,7 @@ approvals AS (
   LEFT JOIN ${catalog}.${schema}.users AS u ON u.id = a.assigned_to
   LEFT JOIN ${catalog}.${schema}.approval_departments AS dep ON dep.department = a.department
   LEFT JOIN revision_requests AS r ON r.approval_id = a.id
+  LEFT JOIN ${catalog}.${schema}.approval_fingerprints AS f ON f.approval_id = a.id
 )
 SELECT
   approval_id,
@@ -92,7 +96,8 @@ SELECT
   routed_at,
   due_date,
   decided_at,
-  (unix_timestamp(decided_at) - unix_timestamp(routed_at)) / 3600 AS hours_to_decision,
+  CASE WHEN state <> 'carried over' THEN (unix_timestamp(decided_at) - unix_timestamp(routed_at)) / 3600 END
+    AS hours_to_decision,
   state,
   state = 'open' AND due_date < current_timestamp() AS is_overdue,
   coalesce(decided_at > due_date, false) AS decided_late,
@@ -100,5 +105,6 @@ SELECT
     WHEN state = 'open' AND due_date < current_timestamp()
       THEN (unix_timestamp(current_timestamp()) - unix_timestamp(due_date)) / 3600
     WHEN decided_at > due_date THEN (unix_timestamp(decided_at) - unix_timestamp(due_date)) / 3600
-  END AS hours_past_due
+  END AS hours_past_due,
+  carried_over_from_round
 FROM approvals;

@@ -23,5 +23,5 @@ SELECT
   percentile(hours_to_decision, 0.9) AS p90_hours_to_decision,
   sum(CASE WHEN decided_late THEN 1 ELSE 0 END) AS decided_late
 FROM ${catalog}.${schema}.approval_details
-WHERE decided_at IS NOT NULL
+WHERE decided_at IS NOT NULL AND state = 'decided'
 GROUP BY CAST(date_trunc('MONTH', decided_at) AS DATE), department, department_name, approval_stage, approval_level;
