@@ -17,6 +17,7 @@ from typing import Any
 
 from dealdesk.checks.kinds import approval_action as approval_action_kind
 from dealdesk.checks.kinds import deal_submission as deal_submission_kind
+from dealdesk.checks.kinds import delegation as delegation_kind
 from dealdesk.checks.kinds import scoping_request as scoping_request_kind
 from dealdesk.checks.kinds import status_change as status_change_kind
 from dealdesk.checks.kinds import user as user_kind
@@ -25,8 +26,10 @@ from dealdesk.core import ids
 from dealdesk.core.desk import decide
 from dealdesk.core.model import (
     APPROVAL_COLUMNS,
+    DELEGATION_COLUMNS,
     Approval,
     Deal,
+    Delegation,
     Department,
     Document,
     Effects,
@@ -286,6 +289,28 @@ def user_document(person: Person, when: datetime, *, event_id: str | None = None
     return _document("user", when, event_id, doc, {"row": user_kind.user_row(doc, event_id, when)})
 
 
+def delegation_document(
+    delegator: str,
+    delegate: str,
+    starts: datetime,
+    ends: datetime,
+    when: datetime,
+    *,
+    why: str | None = "on holiday",
+    event_id: str | None = None,
+) -> Document:
+    event_id = event_id or next_event_id("delegation")
+    doc = {
+        "delegator": delegator,
+        "delegate": delegate,
+        "starts_at": starts.isoformat() + "Z",
+        "ends_at": ends.isoformat() + "Z",
+        "reason": why,
+    }
+    body = delegation_kind.read_body(doc, {"event_id": event_id}, RULES)
+    return _document("delegation", when, event_id, doc, body)
+
+
 def scoping_document(when: datetime, *, event_id: str | None = None) -> Document:
     event_id = event_id or next_event_id("scoping")
     doc = {
@@ -387,6 +412,7 @@ class World:
                 "approval_actions",
                 "deal_status_history",
                 "deal_scoping_requests",
+                "delegations",
                 "rejected_documents",
                 "processed_events",
             )
@@ -464,6 +490,7 @@ class World:
             for row in self.tables[table].values():
                 shot.part_ids.setdefault(row["deal_id"], {}).setdefault(table, set()).add(row["id"])
         shot.open_rejections = set(self.tables["rejected_documents"])
+        shot.delegations = {i: Delegation(**row) for i, row in self.tables["delegations"].items()}
         return shot
 
     def write(self, effects: Effects) -> None:
@@ -480,6 +507,10 @@ class World:
                     is_active=row["is_active"],
                     updated_at=row["updated_at"],
                 )
+        for row in effects.delegations:  # inserted once; reassigned_at set once
+            known = t["delegations"].setdefault(row["id"], {k: row[k] for k in DELEGATION_COLUMNS})
+            if known["reassigned_at"] is None:
+                known["reassigned_at"] = row["reassigned_at"]
         _insert(t["deal_scoping_requests"], effects.scoping_new)
         _update(t["deal_scoping_requests"], effects.scoping_converted)
         _insert(t["deals"], effects.deals_new)

@@ -198,6 +198,16 @@ STATUS_CHANGE = {
     "performed_by": "legal.counsel@example.com",
     "comments": None,
 }
+DELEGATION = {
+    "event_id": "a6f1c1de-6a43-4c57-9d0c-2f6e3f0c0003",
+    "kind": "delegation",
+    "occurred_at": "2026-03-04T10:00:00Z",
+    "delegator": "finance.reviewer@example.com",
+    "delegate": "finance.lead@example.com",
+    "starts_at": "2026-03-09T00:00:00Z",
+    "ends_at": "2026-03-16T00:00:00+01:00",
+    "reason": "holiday",
+}
 
 # name: (document, whether the schema accepts it, the rules it fails)
 CASES: dict[str, tuple[dict[str, Any], bool, set[str]]] = {
@@ -293,6 +303,24 @@ CASES: dict[str, tuple[dict[str, Any], bool, set[str]]] = {
     "assign without assignee": (_changed("action", "assign", ACTION), False, {"required"}),
     "stage 1 without department": (_changed("department", None, ACTION), False, {"invalid"}),
     "status change": (STATUS_CHANGE, True, set()),
+    "delegation": (DELEGATION, True, set()),
+    "delegation to oneself": (
+        _changed("delegate", "Finance.Reviewer@example.com", DELEGATION),
+        True,
+        {"not_self"},
+    ),
+    "delegation ending first": (
+        _changed("ends_at", "2026-03-08T00:00:00Z", DELEGATION),
+        True,
+        {"end_after_start"},
+    ),
+    "delegation on 2026-02-30": (
+        _changed("starts_at", "2026-02-30T00:00:00Z", DELEGATION),
+        True,
+        {"iso_timestamp"},
+    ),
+    "delegation without an end": (_changed("ends_at", None, DELEGATION), False, {"iso_timestamp"}),
+    "delegation to a name": (_changed("delegate", "Finance Lead", DELEGATION), False, {"email"}),
     "status change to nowhere": (_changed("new_status", "archived", STATUS_CHANGE), False, {"invalid"}),
 }
 

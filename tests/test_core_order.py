@@ -28,6 +28,7 @@ from tests.core_builders import (
     action,
     approve_stage1,
     at,
+    delegation_document,
     existing_deal,
     scoping_document,
     snapshot,
@@ -326,6 +327,20 @@ def batches(draw: st.DrawFn) -> list[Document]:
                 event_id=f"c{n}",
             )
         )  # fmt: skip
+    for n in range(draw(st.sampled_from([0, 0, 1, 2]))):
+        starts = draw(st.sampled_from([early, later]))
+        away = draw(st.sampled_from([TRADING, FINANCE, *APPROVERS.values()]))
+        stand_in = draw(st.sampled_from([ADMIN, SELLER, TRADING, *APPROVERS.values()]))
+        docs.append(
+            delegation_document(
+                away,
+                ADMIN if stand_in == away else stand_in,
+                draw(starts),
+                at(draw(st.integers(8, 60)) / 2),
+                draw(early),
+                event_id=f"d{n}",
+            )
+        )
     if draw(st.booleans()):
         docs.append(user_document(Person(TRADING, "department_reviewer", "trading", is_active=False), draw(later),
                                   event_id="u0"))  # fmt: skip

@@ -29,7 +29,7 @@ def test_a_kind_the_engine_reads_declares_its_schema_and_the_others_leave_it_to_
 
 def _import_with_an_extra_kind(module: str) -> subprocess.CompletedProcess[str]:
     code = (
-        f"import dealdesk.config as c; c.DOCUMENT_KINDS = (*c.DOCUMENT_KINDS, 'delegation'); import {module}"
+        f"import dealdesk.config as c; c.DOCUMENT_KINDS = (*c.DOCUMENT_KINDS, 'sabbatical'); import {module}"
     )
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
 
@@ -37,8 +37,8 @@ def _import_with_an_extra_kind(module: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize(
     ("module", "message"),
     [
-        ("dealdesk.core.desk", "document kinds without a handler in the core: ['delegation']"),
-        ("dealdesk.checks.kinds", "document kind 'delegation' (config.DOCUMENT_KINDS) has no KIND"),
+        ("dealdesk.core.desk", "document kinds without a handler in the core: ['sabbatical']"),
+        ("dealdesk.checks.kinds", "document kind 'sabbatical' (config.DOCUMENT_KINDS) has no KIND"),
     ],
 )
 def test_a_kind_without_its_handler_or_its_module_fails_at_import(module: str, message: str):

@@ -52,8 +52,11 @@ DEAL_STATUSES = (
 )
 FINAL_STATUSES = ("signed", "lost")
 APPROVAL_ACTIONS = ("approve", "reject", "request_revision", "comment", "assign")
+# Who may name a delegate while away (business rules, section 4b): the people approvals go to.
+DELEGATING_ROLES = ("department_reviewer", "approver", "admin")
 DOCUMENT_KINDS = (
     "user",
+    "delegation",
     "advertiser",
     "agency",
     "scoping_request",

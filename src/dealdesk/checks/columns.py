@@ -24,6 +24,7 @@ from dealdesk.config import (
 
 EMAIL = r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$"
 ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
+ISO_TIMESTAMP = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$"
 REFERENCE = REFERENCE_PATTERN
 
 
@@ -39,6 +40,11 @@ def as_number(text: Column) -> Column:
 def as_date(text: Column) -> Column:
     """A real calendar date in YYYY-MM-DD form, else null (2025-02-30 is null)."""
     return F.when(F.trim(text).rlike(ISO_DATE), F.trim(text).try_cast("date"))
+
+
+def as_timestamp(text: Column) -> Column:
+    """An ISO-8601 time with a zone, as a timestamp (UTC), else null."""
+    return F.when(F.trim(text).rlike(ISO_TIMESTAMP), F.trim(text).try_cast("timestamp"))
 
 
 def representable(value: Column) -> Column:
@@ -163,6 +169,22 @@ def calendar_date(text: Column, field: str, *, optional: bool = False) -> Column
             text,
         ),
     )
+
+
+def timestamp(text: Column, field: str) -> Column:
+    """A required business time: ISO-8601 with a zone, within the business years."""
+    moment = as_timestamp(text)
+    return F.coalesce(
+        failure(blank(text) | moment.isNull(), field, "iso_timestamp",
+                f"{field} must be an ISO-8601 timestamp with a zone", text),
+        failure(
+            ~F.year(moment).between(EARLIEST_BUSINESS_YEAR, LATEST_BUSINESS_YEAR),
+            field,
+            "business_time_range",
+            f"{field} must be from {EARLIEST_BUSINESS_YEAR}-01-01 to {LATEST_BUSINESS_YEAR}-12-31 (UTC)",
+            text,
+        ),
+    )  # fmt: skip
 
 
 def end_after_start(start: Column, end: Column, prefix: str) -> Column:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from dealdesk.checks.columns import ISO_TIMESTAMP
 from dealdesk.checks.reasons import REASONS_TYPE, failure, gather
 from dealdesk.config import DOCUMENT_KINDS, EARLIEST_BUSINESS_YEAR, LATEST_BUSINESS_YEAR, NESTING_LIMIT
 
@@ -27,8 +28,6 @@ ENVELOPE_SCHEMA = "event_id STRING, kind STRING, occurred_at STRING"
 
 EARLIEST_TIME = f"{EARLIEST_BUSINESS_YEAR}-01-01T00:00:00Z"
 LATEST_TIME = f"{LATEST_BUSINESS_YEAR}-12-31T23:59:59Z"
-
-ISO_TIMESTAMP = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$"
 
 
 def is_json_object(payload: Column) -> Column:

@@ -26,17 +26,19 @@ from typing import Any, NamedTuple
 from dealdesk.config import (
     APPROVAL_ACTIONS,
     DEAL_STATUSES,
+    DELEGATING_ROLES,
     DEPARTMENTS,
     DOCUMENT_KINDS,
     REFERENCE_PATTERN,
     BusinessRules,
     reference_for,
 )
-from dealdesk.core import ids, monitoring, reapproval, routing
+from dealdesk.core import delegation, ids, monitoring, reapproval, routing
 from dealdesk.core.model import (
     TIMER_RANK,
     Approval,
     Deal,
+    Delegation,
     Document,
     Effects,
     LatestApplied,
@@ -122,6 +124,7 @@ class _Timer:
     key: str
     reference: str = ""
     approval_id: int = 0
+    delegation_id: int = 0
 
 
 class Desk:
@@ -142,6 +145,7 @@ class Desk:
         self.open_counts: Counter[int] = Counter(snapshot.open_counts)
         self.timers: list[_Timer] = []
         self.user_rows: dict[str, dict[str, Any]] = {}
+        self.people: dict[int, User] = {u.id: u for u in snapshot.users.values()}  # by id
         self.company_rows: dict[str, dict[int, dict[str, Any]]] = {"advertiser": {}, "agency": {}}
         self.parts: dict[int, dict[str, list[dict[str, Any]]]] = {}  # deal id -> table -> rows
         # every approval the batch may change, current round or not (a resubmission in the same
@@ -151,6 +155,9 @@ class Desk:
             self._schedule_draft_expiry(deal)
             for approval in snapshot.approvals.get(deal.id, []):
                 self._schedule_escalation(deal, approval)
+        for pending in snapshot.delegations.values():
+            if pending.reassigned_at is None:
+                self._schedule_delegation_start(pending)
 
     # -- the loop ----------------------------------------------------------------------------
     def apply(self, documents: list[Document]) -> Effects:
@@ -211,7 +218,7 @@ class Desk:
         current = self.state.users.get(email)
         if current is not None and document.occurred_at < current.updated_at:
             return None  # an older event arriving late does not overwrite a newer one
-        self.state.users[email] = User(
+        self.state.users[email] = self.people[row["id"]] = User(
             id=row["id"],
             email=email,
             role=row["role"],
@@ -238,6 +245,70 @@ class Desk:
     @handles("agency")
     def _agency(self, document: Document) -> None:
         self._company(document, "agency")
+
+    @handles("delegation")
+    def _delegation(self, document: Document) -> None:
+        body, at = document.body, document.occurred_at
+        delegator, delegate = self._person(body, "delegator"), self._person(body, "delegate")
+        errors = self._person_checks(body, "delegator", delegator) + self._person_checks(
+            body, "delegate", delegate
+        )
+        for name, person in (("delegator", delegator), ("delegate", delegate)):
+            if person is not None and person.role not in DELEGATING_ROLES:
+                errors.append(reason(name, "role_not_allowed",
+                                     f"a {person.role} takes no approvals: the {name} must be one of "
+                                     f"{', '.join(DELEGATING_ROLES)}", body.get(name)))  # fmt: skip
+        if body["ends_at"] <= at:
+            errors.append(reason("ends_at", "already_ended",
+                                 "the period ended before the document's business time", _stamp(body["ends_at"])))  # fmt: skip
+        if errors:
+            raise Rejected(errors)
+        assert delegator is not None and delegate is not None
+        made = Delegation(
+            id=body["id"],
+            delegator_id=delegator.id,
+            delegate_id=delegate.id,
+            starts_at=body["starts_at"],
+            ends_at=body["ends_at"],
+            reason=body.get("reason"),
+            source_event_id=document.event_id,
+            created_at=at,
+            existed=False,
+            changed=True,
+        )
+        self.state.delegations[made.id] = made
+        if made.begins == at:
+            self._start_delegation(made, at, document.event_id)
+        else:
+            self._schedule_delegation_start(made)
+
+    def _start_delegation(self, started: Delegation, at: datetime, event_id: str) -> None:
+        """The delegator's open approvals the delegate may decide go to the delegate (unless a
+        later delegation of the delegator already counts at ``at``)."""
+        started.reassigned_at, started.changed = at, True
+        if delegation.in_force(self.state.delegations.values(), started.delegator_id, at) is not started:
+            return
+        delegator = self.people.get(started.delegator_id)
+        delegate = self.people.get(started.delegate_id)
+        comment = delegation.note(started, delegator.email if delegator else str(started.delegator_id))
+        for deal in self.state.deals.values():
+            if deal.status not in IN_REVIEW_STATUSES:
+                continue
+            for approval in self.state.approvals.get(deal.id, []):
+                if (
+                    approval.status != "pending"
+                    or approval.assigned_to != started.delegator_id
+                    or approval.approval_round != deal.revision_count
+                    or not delegation.may_take(delegate, approval)
+                ):
+                    continue
+                self._action(approval, "assign", None, started.delegate_id, comment, event_id, at)
+                with self._counting(deal):
+                    approval.assigned_to, approval.updated_at, approval.changed = (
+                        started.delegate_id,
+                        at,
+                        True,
+                    )
 
     @handles("scoping_request")
     def _scoping_request(self, document: Document) -> None:
@@ -584,7 +655,12 @@ class Desk:
         self._action(
             approval, "initiate", None, None, None if assignee else routing.UNASSIGNED_NOTE, event_id, at
         )
-        if assignee is not None:
+        away = delegation.stand_in(self.state.delegations.values(), assignee, approval, self.people, at)
+        if away is not None and assignee is not None:
+            approval.assigned_to = away.delegate_id
+            note = delegation.note(away, self.people[assignee].email)
+            self._action(approval, "assign", None, away.delegate_id, note, event_id, at)
+        elif assignee is not None:
             self._action(approval, "assign", None, assignee, None, event_id, at)
         else:
             what = "business approval" if stage == routing.STAGE_BUSINESS_APPROVAL else f"{department} review"
@@ -905,9 +981,19 @@ class Desk:
             heapq.heappush(self.timers, _Timer(due, TIMER_RANK, f"escalate:{approval.id}",
                                                reference=deal.reference_number, approval_id=approval.id))  # fmt: skip
 
+    def _schedule_delegation_start(self, pending: Delegation) -> None:
+        if self.as_of is not None and pending.begins <= self.as_of:
+            heapq.heappush(self.timers, _Timer(pending.begins, TIMER_RANK, f"delegate:{pending.source_event_id}",
+                                               delegation_id=pending.id))  # fmt: skip
+
     def _fire_timers(self, until: tuple[datetime, int] | None) -> None:
         while self.timers and (until is None or (self.timers[0].at, self.timers[0].rank) < until):
             timer = heapq.heappop(self.timers)
+            if timer.delegation_id:
+                started = self.state.delegations[timer.delegation_id]
+                event_id = f"{delegation.START_EVENT_PREFIX}{started.source_event_id}"
+                self._start_delegation(started, timer.at, event_id)
+                continue
             deal = self.state.deals[timer.reference]
             if timer.key.startswith("draft:"):
                 self._expire_draft(deal, timer.at)
@@ -982,6 +1068,7 @@ class Desk:
                     approval.row()
                 )
         effects.users = list(self.user_rows.values())
+        effects.delegations = [d.row() for d in self.state.delegations.values() if d.changed]
         effects.advertisers = list(self.company_rows["advertiser"].values())
         effects.agencies = list(self.company_rows["agency"].values())
 

@@ -84,3 +84,7 @@ def approval_action_id(source_event_id: str, approval: int, action_type: str) ->
 
 def status_change_id(deal: int, source_event_id: str, change_order: int) -> int:
     return stable_id("deal_status_history", deal, source_event_id, change_order)
+
+
+def delegation_id(source_event_id: str) -> int:
+    return stable_id("delegations", source_event_id)

@@ -156,6 +156,45 @@ class Department:
 
 
 @dataclass
+class Delegation:
+    """A delegation (business rules, section 4b); ``reassigned_at``: when the delegator's open
+    approvals were handed over at its start (None until then)."""
+
+    id: int
+    delegator_id: int
+    delegate_id: int
+    starts_at: datetime
+    ends_at: datetime
+    reason: str | None
+    source_event_id: str
+    created_at: datetime  # the document's business time
+    reassigned_at: datetime | None = None
+    existed: bool = True
+    changed: bool = False
+
+    @property
+    def begins(self) -> datetime:
+        """It counts from its start, or from its document's business time when that is later."""
+        return max(self.starts_at, self.created_at)
+
+    def row(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in DELEGATION_COLUMNS}
+
+
+DELEGATION_COLUMNS = (
+    "id",
+    "delegator_id",
+    "delegate_id",
+    "starts_at",
+    "ends_at",
+    "reason",
+    "source_event_id",
+    "created_at",
+    "reassigned_at",
+)
+
+
+@dataclass
 class ScopingRequest:
     id: int
     source_event_id: str
@@ -180,6 +219,8 @@ class Snapshot:
     open_counts: dict[int, int] = field(default_factory=dict)  # user id -> open approvals, all deals
     part_ids: dict[int, dict[str, set[int]]] = field(default_factory=dict)  # deal -> table -> row ids
     open_rejections: set[str] = field(default_factory=set)  # events with a rejection not replayed yet
+    # delegations that may count during the batch or whose start is still to come, by id
+    delegations: dict[int, Delegation] = field(default_factory=dict)
 
     def add_approval(self, deal: Deal, approval: Approval) -> None:
         """File an approval read from the tables (its deal's current round or the one before): the
@@ -222,6 +263,7 @@ class Effects:
     actions: list[dict[str, Any]] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
     users: list[dict[str, Any]] = field(default_factory=list)
+    delegations: list[dict[str, Any]] = field(default_factory=list)  # new, or started (reassigned_at)
     advertisers: list[dict[str, Any]] = field(default_factory=list)
     agencies: list[dict[str, Any]] = field(default_factory=list)
     scoping_new: list[dict[str, Any]] = field(default_factory=list)

@@ -45,6 +45,7 @@ class Mix:
     drafts_abandoned: float = 0.04
     signed_after_approval: float = 0.6
     invalid: float = 0.02
+    away_per_month: float = 0.08  # share of reviewers and approvers who name a delegate each month
     users: int = 500
     advertisers: int = 2_000
     agencies: int = 500
@@ -77,6 +78,7 @@ def _stamp(moment: datetime) -> str:
 class Generator:
     def __init__(self, seed: int = 7, mix: Mix | None = None, rules: BusinessRules | None = None) -> None:
         self.random = random.Random(seed)
+        self.away_random = random.Random(f"{seed}-away")  # absences draw apart: deals stay as they were
         self.mix = mix or Mix()
         self.rules = rules or BusinessRules()
         self.seeded = routing.seeded_departments(self.rules)
@@ -312,6 +314,39 @@ class Generator:
         events.append(_Event(at, self.status_change(at, reference, "signed", approver)))
         return events
 
+    def absences(self, start: datetime, days: int) -> list[_Event]:
+        """Each month a share of the reviewers and approvers is away 2 to 10 days and names a
+        colleague who may take their approvals (same department; same or higher level), 1 to 7
+        days ahead."""
+        rnd, events = self.away_random, []
+        groups = [*self.people.reviewers.values(), *self.people.approvers.values()]
+        for month in range(max(1, round(days / 30))):
+            for group_index, group in enumerate(groups):
+                for person in group:
+                    if rnd.random() >= self.mix.away_per_month:
+                        continue
+                    colleagues = [p for p in group if p != person]
+                    if group_index >= len(self.people.reviewers):  # approvers: this level or higher
+                        level = next(k for k, v in self.people.approvers.items() if v is group)
+                        colleagues += [p for k in APPROVAL_LEVELS[APPROVAL_LEVELS.index(level) + 1 :]
+                                       for p in self.people.approvers[k]]  # fmt: skip
+                    if not colleagues:
+                        continue
+                    begins = start + timedelta(days=month * 30 + rnd.uniform(0, 30))
+                    said = begins - timedelta(days=rnd.uniform(1, 7))
+                    doc = {
+                        "event_id": str(uuid.UUID(int=rnd.getrandbits(128), version=4)),
+                        "kind": "delegation",
+                        "occurred_at": _stamp(said),
+                        "delegator": person,
+                        "delegate": rnd.choice(colleagues),
+                        "starts_at": _stamp(begins),
+                        "ends_at": _stamp(begins + timedelta(days=rnd.uniform(2, 10))),
+                        "reason": rnd.choice(["holiday", "conference", "parental leave", "training"]),
+                    }
+                    events.append(_Event(said, doc))
+        return events
+
     def fate(self) -> str:
         mix, draw = self.mix, self.random.random()
         for name, share in (("revised", mix.revised), ("rejected", mix.rejected),
@@ -337,6 +372,8 @@ class Generator:
                 broken["deal"]["term_end_date"] = broken["deal"]["term_start_date"]
             else:
                 broken["tiers"][0]["annual_gross_margin"] = 1.5
+        elif doc["kind"] == "delegation":
+            broken["delegate"] = "nobody@example.com"
         else:
             broken["performed_by"] = "nobody@example.com"
         return broken
@@ -363,6 +400,8 @@ class Generator:
             reference = reference_for(year, numbers[year])
             events.append(created)
             events += self.life(created, reference, fate)
+        if self.mix.away_per_month:
+            events += self.absences(start, days)
         share = self.mix.invalid if invalid is None else invalid
         spoiled = []
         for event in events:
@@ -431,7 +470,7 @@ def peak_day(out: Path, day: date, *, documents: int = 10_000, seed: int = 11,
     reference number already used) lets the new deals' references follow an existing lakehouse.
     """
     base = mix or Mix()
-    generator = Generator(seed, Mix(**{**base.__dict__, "revised": 0.0}))
+    generator = Generator(seed, Mix(**{**base.__dict__, "revised": 0.0, "away_per_month": 0.0}))
     start = datetime.combine(day, datetime.min.time())
     reference = generator.reference_data(start)  # the people and companies the documents name
     per_deal = 7.5  # documents per deal in this mix, measured

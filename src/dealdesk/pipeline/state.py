@@ -15,12 +15,14 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from dealdesk.config import REFERENCE_PATTERN, BusinessRules, reference_prefix
-from dealdesk.core import monitoring
+from dealdesk.core import ids, monitoring
 from dealdesk.core.model import (
     APPROVAL_COLUMNS,
+    DELEGATION_COLUMNS,
     JUDGED_COLUMNS,
     Approval,
     Deal,
+    Delegation,
     Department,
     Document,
     ScopingRequest,
@@ -71,8 +73,15 @@ def read_snapshot(
         d.body.get("reference_number") for d in documents if d.kind in ("approval_action", "status_change")
     }
     references.discard(None)
-    _read_deals(lakehouse, snapshot, references, rules, as_of, flags)  # type: ignore[arg-type]
-    _read_people(lakehouse, snapshot)
+    # delegators whose open approvals a delegation of the batch hands over at its start
+    delegators = {
+        ids.user_id(d.body["delegator"])
+        for d in documents
+        if d.kind == "delegation" and d.body.get("delegator")
+    }
+    _read_deals(lakehouse, snapshot, references, rules, as_of, flags, delegators)  # type: ignore[arg-type]
+    earliest = min((d.occurred_at for d in documents), default=as_of)
+    _read_people(lakehouse, snapshot, earliest)
     if submissions:
         _read_for_submissions(lakehouse, snapshot, submissions)
     return snapshot
@@ -97,6 +106,7 @@ def _read_deals(
     rules: BusinessRules,
     as_of: datetime | None,
     flags: Literal["incremental", "full"] | None,
+    delegators: set[int] | None = None,
 ) -> None:
     deals = lakehouse.read("deals")
     wanted = [
@@ -113,6 +123,27 @@ def _read_deals(
             .select(F.col("deal_id").alias("id"))
         )
         wanted.append(deals.join(overdue, "id", "left_semi"))
+    if as_of is not None or delegators:
+        # deals with open approvals of a delegator whose delegation starts by then: handed over
+        starting = lakehouse.read("delegations").filter(
+            F.col("reassigned_at").isNull() & (F.col("starts_at") <= F.lit(as_of))
+            if as_of is not None
+            else F.lit(False)
+        )
+        named = lakehouse.spark.createDataFrame(
+            [(i,) for i in sorted(delegators or ())], "delegator_id BIGINT"
+        )
+        away = (
+            starting.select("delegator_id")
+            .unionByName(named)
+            .withColumnRenamed("delegator_id", "assigned_to")
+        )
+        handed = (
+            open_approvals(lakehouse)
+            .join(away, "assigned_to", "left_semi")
+            .select(F.col("deal_id").alias("id"))
+        )
+        wanted.append(deals.join(handed, "id", "left_semi"))
     if flags is not None:  # on Databricks deals are clustered by status: these filters prune
         wanted.append(
             deals.filter(monitoring.time_may_turn() if flags == "incremental" else monitoring.may_be_stale())
@@ -120,7 +151,7 @@ def _read_deals(
     found = wanted[0]
     for more in wanted[1:]:
         found = found.unionByName(more)
-    wanted_any = references or as_of or flags
+    wanted_any = references or as_of or flags or delegators
     rows = lakehouse.collect(found.select(*DEAL_STATE_COLUMNS).distinct()) if wanted_any else []
     for row in rows:
         snapshot.deals[row["reference_number"]] = Deal(**row)
@@ -201,10 +232,11 @@ def _timestamp(text: str | None) -> datetime | None:
     return moment if moment.tzinfo is None else moment.astimezone(UTC).replace(tzinfo=None)
 
 
-def _read_people(lakehouse: Lakehouse, snapshot: Snapshot) -> None:
-    """Users, departments, the known advertisers and agencies (small tables) and the open
-    approvals per assignee, over every deal (on Databricks deal_approvals is clustered by
-    assignee and status): one query."""
+def _read_people(lakehouse: Lakehouse, snapshot: Snapshot, earliest: datetime | None = None) -> None:
+    """Users, departments, the known advertisers and agencies (small tables), the delegations
+    that may count from ``earliest`` on or have not started yet, and the open approvals per
+    assignee, over every deal (on Databricks deal_approvals is clustered by assignee and
+    status): one query."""
     read = lakehouse.read
     users = read("users").select(
         F.lit("user").alias("tag"),
@@ -229,12 +261,29 @@ def _read_people(lakehouse: Lakehouse, snapshot: Snapshot) -> None:
         .agg(F.count(F.lit(1)).alias("n"))
         .select(F.lit("load").alias("tag"), F.to_json(F.struct("user_id", "n")).alias("row"))
     )
+    delegations = read("delegations")
+    if earliest is not None:
+        delegations = delegations.filter(
+            (F.col("ends_at") > F.lit(earliest)) | F.col("reassigned_at").isNull()
+        )
+    delegations = delegations.select(
+        F.lit("delegation").alias("tag"), F.to_json(F.struct(*DELEGATION_COLUMNS)).alias("row")
+    )
     rows = lakehouse.collect(
-        users.unionByName(departments).unionByName(advertisers).unionByName(agencies).unionByName(load)
+        users.unionByName(departments)
+        .unionByName(advertisers)
+        .unionByName(agencies)
+        .unionByName(load)
+        .unionByName(delegations)
     )
     for item in rows:
         tag, text = item["tag"], item["row"]
-        if tag == "load":
+        if tag == "delegation":
+            value = {name: json.loads(text).get(name) for name in DELEGATION_COLUMNS}
+            for name in ("starts_at", "ends_at", "created_at", "reassigned_at"):
+                value[name] = _timestamp(value[name])
+            snapshot.delegations[value["id"]] = Delegation(**value)
+        elif tag == "load":
             value = json.loads(text)
             snapshot.open_counts[value["user_id"]] = value["n"]
         elif tag == "advertiser":

@@ -99,6 +99,12 @@ def write_effects(
     written["users"] += _upsert_by_business_time(lakehouse, "users", effects.users)
     written["advertisers"] += _upsert_by_business_time(lakehouse, "advertisers", effects.advertisers)
     written["agencies"] += _upsert_by_business_time(lakehouse, "agencies", effects.agencies)
+    if effects.delegations:  # new ones, and the start of those handed over (set once)
+        lakehouse.merge(
+            lakehouse.frame("delegations", effects.delegations), "delegations", ["id"],
+            update_columns=["reassigned_at"], update_condition="t.reassigned_at IS NULL",
+        )  # fmt: skip
+        written["delegations"] += len(effects.delegations)
     written["deal_scoping_requests"] += new("deal_scoping_requests", effects.scoping_new)
     written["deal_scoping_requests"] += _update(
         lakehouse, "deal_scoping_requests", effects.scoping_converted,

@@ -1,0 +1,73 @@
+"""Delegation while someone is away (business rules, section 4b), in plain Python.
+
+A delegation names, for a period, who takes the approvals that would go to its delegator. It
+counts from its start or from the business time of its document, whichever is later, until its
+end (excluded). While it counts:
+
+- an approval routed to the delegator goes to the delegate, when the delegate is active and may
+  decide it (``routing.may_decide``: same department and role for a review, an approver of the
+  same or a higher level for a business approval); otherwise it goes to the delegator as usual;
+- at its start, the delegator's open approvals the delegate may decide are reassigned to the
+  delegate (an ``assign`` action each, by the system); the others stay.
+
+A delegate's own delegation is not followed (one step only). When the period ends, new
+approvals go to the delegator again; the ones reassigned stay with the delegate (an ``assign``
+action moves one back). When several delegations of one person count at once, the one whose
+document came last decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from dealdesk.core import routing
+from dealdesk.core.model import Approval, Delegation, User
+
+# The event id of the reassignment at a delegation's start when it happens after its document.
+START_EVENT_PREFIX = "delegation-start:"
+
+
+def in_force(delegations: Iterable[Delegation], person: int, at: datetime) -> Delegation | None:
+    """The delegation of ``person`` that counts at ``at``, if any."""
+    counting = [d for d in delegations if d.delegator_id == person and d.begins <= at < d.ends_at]
+    return max(counting, key=lambda d: (d.created_at, d.source_event_id), default=None)
+
+
+def may_take(delegate: User | None, approval: Approval) -> bool:
+    """Whether ``delegate`` can take ``approval`` over: active and allowed to decide it."""
+    return (
+        delegate is not None
+        and delegate.is_active
+        and routing.may_decide(
+            delegate,
+            approval.approval_stage,
+            approval.department,
+            approval.required_role,
+            approval.approval_level,
+        )
+    )
+
+
+def stand_in(
+    delegations: Iterable[Delegation],
+    person: int | None,
+    approval: Approval,
+    people: dict[int, User],
+    at: datetime,
+) -> Delegation | None:
+    """The delegation under which ``approval``, routed to ``person`` at ``at``, goes to the
+    delegate instead; None when it goes to ``person``."""
+    if person is None:
+        return None
+    delegation = in_force(delegations, person, at)
+    if delegation is None or not may_take(people.get(delegation.delegate_id), approval):
+        return None
+    return delegation
+
+
+def note(delegation: Delegation, delegator: str) -> str:
+    """The comment of an assignment made because of ``delegation``."""
+    until = delegation.ends_at.isoformat(sep=" ")
+    why = f": {delegation.reason}" if delegation.reason else ""
+    return f"delegated by {delegator}, away until {until}{why}"
