@@ -23,3 +23,8 @@ ALTER TABLE ${catalog}.${schema}.delegations ADD CONSTRAINT delegations_end_afte
   CHECK (ends_at > starts_at);
 ALTER TABLE ${catalog}.${schema}.delegations ADD CONSTRAINT delegations_not_self
   CHECK (delegate_id <> delegator_id);
+
+-- The ledger learns the new document kind.
+ALTER TABLE ${catalog}.${schema}.processed_events DROP CONSTRAINT IF EXISTS processed_events_kind_valid;
+ALTER TABLE ${catalog}.${schema}.processed_events ADD CONSTRAINT processed_events_kind_valid
+  CHECK (kind IN ('user', 'delegation', 'advertiser', 'agency', 'scoping_request', 'deal_submission', 'approval_action', 'status_change'));

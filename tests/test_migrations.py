@@ -72,6 +72,47 @@ def test_failed_statement_names_file_and_statement(empty_lakehouse: Lakehouse, t
     assert versions == [0]
 
 
+KINDS_TABLE = (
+    "CREATE TABLE IF NOT EXISTS ${catalog}.${schema}.kinds (kind STRING NOT NULL COMMENT 'kind')\n"
+    "USING DELTA COMMENT 'kinds' ${location:kinds};\n"
+    "ALTER TABLE ${catalog}.${schema}.kinds ADD CONSTRAINT kinds_known CHECK (kind IN ('a'));\n"
+)
+KINDS_WIDENED = (
+    "ALTER TABLE ${catalog}.${schema}.kinds DROP CONSTRAINT IF EXISTS kinds_known;\n"
+    "ALTER TABLE ${catalog}.${schema}.kinds ADD CONSTRAINT kinds_known CHECK (kind IN ('a', 'b'));\n"
+)
+
+
+def _kinds_ddl(tmp_path: Path, *files: str) -> Path:
+    ddl = tmp_path / "ddl"
+    ddl.mkdir(exist_ok=True)
+    shutil.copy(REPO / "ddl" / "000_schema.sql", ddl)
+    for number, text in zip((10, 20), files, strict=False):
+        (ddl / f"{number:03d}_kinds.sql").write_text(text)
+    return ddl
+
+
+def test_a_constraint_a_later_file_replaces_ends_in_its_new_form(empty_lakehouse: Lakehouse, tmp_path: Path):
+    report = MigrationRunner(
+        empty_lakehouse, discover(_kinds_ddl(tmp_path, KINDS_TABLE, KINDS_WIDENED))
+    ).migrate()
+    assert report.applied == ["000_schema.sql", "010_kinds.sql", "020_kinds.sql"]
+    table = empty_lakehouse.table_name("kinds")
+    empty_lakehouse.execute(f"INSERT INTO {table} VALUES ('a'), ('b')")
+    with pytest.raises(Exception, match="kinds_known"):
+        empty_lakehouse.execute(f"INSERT INTO {table} VALUES ('c')")
+
+
+def test_a_constraint_built_before_cannot_be_replaced_on_the_embedded_engine(
+    empty_lakehouse: Lakehouse, tmp_path: Path
+):
+    MigrationRunner(empty_lakehouse, discover(_kinds_ddl(tmp_path, KINDS_TABLE))).migrate()
+    (tmp_path / "ddl" / "020_kinds.sql").write_text(KINDS_WIDENED)
+    with pytest.raises(MigrationError, match=r"020_kinds.sql, statement 1: .*cannot drop the CHECK constraint "
+                       r"kinds_known.*--engine spark migrate"):  # fmt: skip
+        MigrationRunner(empty_lakehouse, discover(tmp_path / "ddl")).migrate()
+
+
 def test_badly_named_file_is_refused(tmp_path: Path):
     (tmp_path / "users.sql").write_text("SELECT 1")
     with pytest.raises(MigrationError, match=r"NNN_name\.sql"):

@@ -18,7 +18,9 @@ from dealdesk.errors import MigrationError
 
 FILE_NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)(\.databricks)?\.sql$")
 PLACEHOLDER = re.compile(r"\$\{([a-z_]+)(?::([a-z_]+))?\}")
-ADD_CHECK = re.compile(r"^ALTER\s+TABLE\s+\S+\s+ADD\s+CONSTRAINT\s+(\w+)\s+CHECK\b", re.IGNORECASE)
+ADD_CHECK = re.compile(r"^ALTER\s+TABLE\s+(\S+)\s+ADD\s+CONSTRAINT\s+(\w+)\s+CHECK\b", re.IGNORECASE)
+# A CHECK constraint replaced by a later file: dropped there (IF EXISTS), then added anew.
+DROP_CHECK = re.compile(r"^ALTER\s+TABLE\s+(\S+)\s+DROP\s+CONSTRAINT\s+IF\s+EXISTS\s+(\w+)$", re.IGNORECASE)
 TABLE_CREATED = re.compile(r"CREATE TABLE IF NOT EXISTS \$\{catalog\}\.\$\{schema\}\.(\w+)", re.IGNORECASE)
 CREATE_TABLE = re.compile(
     r"^CREATE\s+TABLE\s+IF\s+NOT\s+EXISTS\s+\$\{catalog\}\.\$\{schema\}\.(\w+)", re.IGNORECASE

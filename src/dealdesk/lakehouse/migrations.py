@@ -22,6 +22,7 @@ from dealdesk.errors import MigrationError
 from dealdesk.lakehouse.ddl import (
     ADD_CHECK,
     CREATE_TABLE,
+    DROP_CHECK,
     LEDGER,
     PARAMETER_KEYS,
     PLACEHOLDER,
@@ -169,13 +170,23 @@ class MigrationRunner:
     def migrate(self) -> MigrationReport:
         report = MigrationReport()
         applied = self.attach()
+        pending = [m for m in self.migrations if m.version not in applied and self._applies_here(m)]
+        # a constraint a later pending file replaces is not added first (the embedded engine
+        # cannot drop a constraint; every engine ends with the same one)
+        replaced = {
+            (match[1].lower(), match[2].lower()): m.version
+            for m in pending
+            for statement in m.statements
+            if (match := DROP_CHECK.match(statement))
+        }
+        never_added: set[tuple[str, str]] = set()
         for migration in self.migrations:
             if migration.version in applied:
                 report.already_applied.append(migration.name)
             elif not self._applies_here(migration):
                 report.skipped.append(migration.name)
             else:
-                self._apply(migration)
+                self._apply(migration, replaced, never_added)
                 report.applied.append(migration.name)
         if report.applied:
             if self.lakehouse.target.engine == "local":
@@ -211,12 +222,34 @@ class MigrationRunner:
                 first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                 raise MigrationError(f"views/{view.file_name}: {first_line}") from exc
 
-    def _apply(self, migration: Migration) -> None:
+    def _apply(
+        self,
+        migration: Migration,
+        replaced: Mapping[tuple[str, str], int] | None = None,
+        never_added: set[tuple[str, str]] | None = None,
+    ) -> None:
+        """Run a file's statements. ``replaced``: constraints a pending file drops and adds anew
+        (by version), whose earlier ADD is left out and recorded in ``never_added``."""
         missing = sorted(migration.parameter_names - self.parameters.keys())
         if missing:
             flags = " ".join(f"--param {name}=VALUE" for name in missing)
             raise MigrationError(f"{migration.name} needs DDL parameters {', '.join(missing)}: pass {flags}")
+        replaced, never_added = replaced or {}, never_added if never_added is not None else set()
         for number, statement in enumerate(migration.statements, start=1):
+            added, dropped = ADD_CHECK.match(statement), DROP_CHECK.match(statement)
+            named = added or dropped
+            key = (named[1].lower(), named[2].lower()) if named else ("", "")
+            if added and replaced.get(key, 0) > migration.version:
+                never_added.add(key)
+                continue
+            if dropped and key in never_added:
+                continue  # nothing to drop: its earlier ADD was left out
+            if dropped and self.lakehouse.target.engine == "local":
+                raise MigrationError(
+                    f"{migration.name}, statement {number}: the embedded engine cannot drop the CHECK "
+                    f"constraint {dropped[2]} this lakehouse was built with; migrate it once with the "
+                    "Spark engine (--engine spark migrate, same --home), or build it anew"
+                )
             try:
                 self.lakehouse.execute(render(statement, self.lakehouse, parameters=self.parameters))
             except Exception as exc:
