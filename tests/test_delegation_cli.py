@@ -85,6 +85,15 @@ def test_a_reviewer_away_hands_the_open_review_over_at_the_start(tmp_path, capsy
     )
     assert [r["rule"] for r in json.loads(rejection["reasons"])] == ["unknown_user"]
 
+    # preview: a submission while the reviewer is away goes to the delegate
+    # (the reviewer away has fewer open reviews now, so routing picks them first)
+    path = tmp_path / "next.json"
+    path.write_text(json.dumps(submission(occurred_at=stamp(5))))
+    capsys.readouterr()
+    assert main([*options, "preview", str(path)]) == 0
+    shown = [line for line in capsys.readouterr().out.splitlines() if " trading " in f" {line} "]
+    assert any(f"{cover} (for {away}, away)" in line for line in shown), shown
+
     tables = ("deal_approvals", "approval_actions", "delegations", "rejected_documents")
     before = {table: sorted(map(tuple, lakehouse.read(table).collect())) for table in tables}
     assert main([*options, "run", "--landing", str(landing), "--as-of", "latest-event"]) == 0

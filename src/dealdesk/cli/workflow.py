@@ -236,7 +236,8 @@ def render_preview(preview: RoutePreview) -> str:
             "1 department review" if r.stage == STAGE_DEPARTMENT_REVIEW else "2 business approval",
             r.department,
             r.approval_level or "",
-            r.assignee or "nobody eligible: unassigned",
+            (r.assignee or "nobody eligible: unassigned")
+            + (f" (for {r.standing_in_for}, away)" if r.standing_in_for else ""),
         ]
         for r in preview.reviews
     ]

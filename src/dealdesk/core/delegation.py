@@ -24,6 +24,9 @@ from datetime import datetime
 from dealdesk.core import routing
 from dealdesk.core.model import Approval, Delegation, User
 
+# What an approval asks of whoever decides it: (stage, department, required role, level).
+Asked = tuple[int, str, str, str | None]
+
 # The event id of the reassignment at a delegation's start when it happens after its document.
 START_EVENT_PREFIX = "delegation-start:"
 
@@ -34,29 +37,23 @@ def in_force(delegations: Iterable[Delegation], person: int, at: datetime) -> De
     return max(counting, key=lambda d: (d.created_at, d.source_event_id), default=None)
 
 
-def may_take(delegate: User | None, approval: Approval) -> bool:
-    """Whether ``delegate`` can take ``approval`` over: active and allowed to decide it."""
-    return (
-        delegate is not None
-        and delegate.is_active
-        and routing.may_decide(
-            delegate,
-            approval.approval_stage,
-            approval.department,
-            approval.required_role,
-            approval.approval_level,
-        )
-    )
+def asked(approval: Approval) -> Asked:
+    return (approval.approval_stage, approval.department, approval.required_role, approval.approval_level)
+
+
+def may_take(delegate: User | None, approval: Asked) -> bool:
+    """Whether ``delegate`` can take an approval over: active and allowed to decide it."""
+    return delegate is not None and delegate.is_active and routing.may_decide(delegate, *approval)
 
 
 def stand_in(
     delegations: Iterable[Delegation],
     person: int | None,
-    approval: Approval,
+    approval: Asked,
     people: dict[int, User],
     at: datetime,
 ) -> Delegation | None:
-    """The delegation under which ``approval``, routed to ``person`` at ``at``, goes to the
+    """The delegation under which an approval routed to ``person`` at ``at`` goes to the
     delegate instead; None when it goes to ``person``."""
     if person is None:
         return None

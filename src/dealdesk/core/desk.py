@@ -299,7 +299,7 @@ class Desk:
                     approval.status != "pending"
                     or approval.assigned_to != started.delegator_id
                     or approval.approval_round != deal.revision_count
-                    or not delegation.may_take(delegate, approval)
+                    or not delegation.may_take(delegate, delegation.asked(approval))
                 ):
                     continue
                 self._action(approval, "assign", None, started.delegate_id, comment, event_id, at)
@@ -655,7 +655,8 @@ class Desk:
         self._action(
             approval, "initiate", None, None, None if assignee else routing.UNASSIGNED_NOTE, event_id, at
         )
-        away = delegation.stand_in(self.state.delegations.values(), assignee, approval, self.people, at)
+        asked = delegation.asked(approval)
+        away = delegation.stand_in(self.state.delegations.values(), assignee, asked, self.people, at)
         if away is not None and assignee is not None:
             approval.assigned_to = away.delegate_id
             note = delegation.note(away, self.people[assignee].email)

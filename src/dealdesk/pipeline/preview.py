@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from dealdesk.checks.kinds.deal_submission import submission_body
+from dealdesk.checks.kinds.delegation import moment
 from dealdesk.config import (
     DEAL_PRIORITIES,
     DEAL_TYPES,
@@ -21,7 +23,7 @@ from dealdesk.config import (
     INCENTIVE_CATEGORY_ALIASES,
     BusinessRules,
 )
-from dealdesk.core import reapproval, routing
+from dealdesk.core import delegation, reapproval, routing
 from dealdesk.core.model import Approval
 from dealdesk.errors import DealDeskError
 from dealdesk.lakehouse.gateway import Lakehouse
@@ -37,6 +39,8 @@ class Reviewer:
     due_in_hours: int
     # a resubmission: the round whose approval would stand for this one (smart re-approval)
     carried_over_from_round: int | None = None
+    # the person routing picked, away: ``assignee`` is their delegate (section 4b)
+    standing_in_for: str | None = None
 
 
 @dataclass(frozen=True)
@@ -158,6 +162,19 @@ def preview_route(lakehouse: Lakehouse, document: dict[str, Any], rules: Busines
     body = submission_body(document, rules) if prior else None
     counts: Counter[int] = Counter(snapshot.open_counts)
     emails = {user.id: user.email for user in snapshot.users.values()}
+    people = {user.id: user for user in snapshot.users.values()}
+    at = business_time(document)
+    away: dict[tuple[int, str], int] = {}  # (stage, department) -> whom the delegate stands in for
+
+    def routed(stage: int, department: str, role: str, level: str | None, person: int | None) -> int | None:
+        """Whom an approval routed to ``person`` goes to: their delegate while they are away."""
+        standing = delegation.stand_in(snapshot.delegations.values(), person, (stage, department, role, level),
+                                       people, at)  # fmt: skip
+        if standing is None or person is None:
+            return person
+        away[(stage, department)] = person
+        return standing.delegate_id
+
     reviews: list[tuple[int, str, str | None, int | None, int | None]] = []
     for name in routing.stage1_departments(deal_type, categories, snapshot.departments, rules):
         standing = reapproval.review_decision(name, body, prior, snapshot.departments, rules)[2]
@@ -166,6 +183,7 @@ def preview_route(lakehouse: Lakehouse, document: dict[str, Any], rules: Busines
                             standing.approval_round))  # fmt: skip
             continue
         assignee = routing.stage1_assignee(snapshot.departments[name], snapshot.users, counts)
+        assignee = routed(routing.STAGE_DEPARTMENT_REVIEW, name, routing.DEPARTMENT_REVIEWER, None, assignee)
         if assignee is not None:
             counts[assignee] += 1
         reviews.append((routing.STAGE_DEPARTMENT_REVIEW, name, None, assignee, None))
@@ -178,6 +196,8 @@ def preview_route(lakehouse: Lakehouse, document: dict[str, Any], rules: Busines
                             business.assigned_to, business.approval_round))  # fmt: skip
         else:
             assignee = routing.stage2_assignee(level, snapshot.users, counts)
+            assignee = routed(routing.STAGE_BUSINESS_APPROVAL, rules.business_approval_department, routing.APPROVER,
+                              level, assignee)  # fmt: skip
             reviews.append(
                 (routing.STAGE_BUSINESS_APPROVAL, rules.business_approval_department, level, assignee, None)
             )
@@ -187,11 +207,24 @@ def preview_route(lakehouse: Lakehouse, document: dict[str, Any], rules: Busines
         approval_level=level,
         priority=priority,
         reviews=[
-            Reviewer(stage, department, lvl, emails.get(a) if a else None, hours, carried)
+            Reviewer(
+                stage,
+                department,
+                lvl,
+                emails.get(a) if a else None,
+                hours,
+                carried,
+                emails.get(away.get((stage, department), 0)),
+            )
             for stage, department, lvl, a, carried in reviews
         ],
         resubmission=bool(prior),
     )
+
+
+def business_time(document: dict[str, Any]) -> datetime:
+    """The submission's ``occurred_at`` (naive UTC), or now when it has none that reads."""
+    return moment(document.get("occurred_at")) or datetime.now(UTC).replace(tzinfo=None)
 
 
 def describe(line_number: int, document: dict[str, Any]) -> str:
