@@ -490,8 +490,13 @@ def test_a_command_that_writes_asks_for_migrate_when_a_ddl_file_is_not_applied(t
     home, landing = tmp_path / "home", tmp_path / "landing"
     landing.mkdir()
     assert dealdesk(home, "migrate").returncode == 0
-    # a lakehouse migrated before the newest DDL file came: its ledger lacks that file
-    newest = sorted(p.name for p in (REPO / "ddl").glob("*.sql") if ".databricks." not in p.name)[-1]
+    # a lakehouse migrated before the newest DDL file came: its ledger lacks that file (one that
+    # replaces no constraint: the embedded engine cannot take those on a lakehouse built before)
+    newest = sorted(
+        p.name
+        for p in (REPO / "ddl").glob("*.sql")
+        if ".databricks." not in p.name and "DROP CONSTRAINT" not in p.read_text()
+    )[-1]
     lakehouse = open_lakehouse(Target(engine="local", schema="cli_test", home=home))
     ledger = lakehouse.table_name("schema_migrations")
     lakehouse.execute(f"DELETE FROM {ledger} WHERE name = '{newest}'")
