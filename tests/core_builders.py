@@ -413,6 +413,7 @@ class World:
                 "deal_status_history",
                 "deal_scoping_requests",
                 "delegations",
+                "notifications",
                 "rejected_documents",
                 "processed_events",
             )
@@ -530,6 +531,7 @@ class World:
         for row in effects.fingerprints:
             t["approval_fingerprints"].setdefault(row["approval_id"], dict(row))
         _insert(t["approval_actions"], effects.actions)
+        _insert(t["notifications"], effects.notifications)
         _insert(t["deal_status_history"], effects.history)
         for row in effects.rejected:
             t["rejected_documents"][row["event_id"]] = row

@@ -45,7 +45,11 @@ FAR_FUTURE = datetime(9999, 12, 31, 23)  # past intake's limits: any due date af
 
 
 def tables_but_outcomes(world: World) -> dict[str, list]:
-    return {k: v for k, v in world.dump().items() if k not in ("rejected_documents", "processed_events")}
+    """Every table but the documents' outcomes (and the notifications of rejections)."""
+    tables = {k: v for k, v in world.dump().items() if k not in ("rejected_documents", "processed_events")}
+    told = world.tables["notifications"].values()
+    tables["notifications"] = sorted(repr(r) for r in told if r["kind"] != "document_rejected")
+    return tables
 
 
 # -- the last line of defence ---------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from dealdesk.config import (
     BusinessRules,
     reference_for,
 )
-from dealdesk.core import delegation, ids, monitoring, reapproval, routing
+from dealdesk.core import delegation, ids, monitoring, notifications, reapproval, routing
 from dealdesk.core.model import (
     TIMER_RANK,
     Approval,
@@ -146,6 +146,7 @@ class Desk:
         self.timers: list[_Timer] = []
         self.user_rows: dict[str, dict[str, Any]] = {}
         self.people: dict[int, User] = {u.id: u for u in snapshot.users.values()}  # by id
+        self.deals_by_id: dict[int, Deal] = {d.id: d for d in snapshot.deals.values()}
         self.company_rows: dict[str, dict[int, dict[str, Any]]] = {"advertiser": {}, "agency": {}}
         self.parts: dict[int, dict[str, list[dict[str, Any]]]] = {}  # deal id -> table -> rows
         # every approval the batch may change, current round or not (a resubmission in the same
@@ -198,6 +199,13 @@ class Desk:
         )
         body = document.body
         self._ledger(document, REJECTED, body.get("reference_number") or body.get("given_reference"))
+        sender = self.state.users.get(notifications.sender(document.payload) or "")
+        if sender is not None:
+            self.effects.notifications.append(
+                notifications.rejected(
+                    document.kind, document.event_id, sender.id, reasons, document.occurred_at
+                )
+            )
 
     def _ledger(self, document: Document, outcome: str, reference: str | None) -> None:
         self.effects.ledger.append(
@@ -381,7 +389,7 @@ class Desk:
                 updated_at=at,
                 existed=False,
             )
-            self.state.deals[reference] = deal
+            self.state.deals[reference] = self.deals_by_id[deal.id] = deal
             self._history(deal, deal.status, None, self._user_id(body.get("submitter")), None, _cause(document),
                           SUBMISSION_CHANGE)  # fmt: skip
             deal.last_status_change = at
@@ -405,6 +413,7 @@ class Desk:
                 deal.revision_count += 1
         deal.deal_value = body["deal_value"]
         deal.priority = body["priority"]
+        deal.email = body.get("submitter")
         deal.deal_type, deal.categories = body.get("deal_type"), tuple(body.get("categories") or ())
         deal.revision_reason = body.get("revision_reason")
         deal.updated_at = at
@@ -897,6 +906,14 @@ class Desk:
         """``deal`` moves to ``status`` because of ``cause``; one history row records it."""
         self._history(deal, status, deal.status, performer, comments, cause, change_order)
         deal.status, deal.last_status_change, deal.updated_at, deal.changed = status, cause.at, cause.at, True
+        seller = self.state.users.get(deal.email or "")
+        told = (
+            notifications.deal_moved(deal, seller.id, status, comments, cause.event_id, cause.at)
+            if seller
+            else None
+        )
+        if told is not None:
+            self.effects.notifications.append(told)
 
     def _history(
         self,
@@ -934,6 +951,9 @@ class Desk:
         event_id: str,
         at: datetime,
     ) -> None:
+        if action_type == "assign" and assigned_to is not None:
+            deal = self.deals_by_id[approval.deal_id]
+            self.effects.notifications += notifications.assigned(deal, approval, assigned_to, event_id, at)
         self.effects.actions.append(
             {
                 "id": ids.approval_action_id(event_id, approval.id, action_type),
@@ -1014,6 +1034,9 @@ class Desk:
         raised = routing.escalated_priority(approval.priority, deal.priority)
         if raised != approval.priority:
             approval.priority, approval.updated_at, approval.changed = raised, at, True
+            told = notifications.escalated(deal, approval, f"escalate:{approval.id}", at)
+            if told is not None:
+                self.effects.notifications.append(told)
 
     # -- rows -----------------------------------------------------------------------------------------
     def _flag_deals(self) -> None:

@@ -88,3 +88,7 @@ def status_change_id(deal: int, source_event_id: str, change_order: int) -> int:
 
 def delegation_id(source_event_id: str) -> int:
     return stable_id("delegations", source_event_id)
+
+
+def notification_id(cause: str, kind: str, recipient: int, subject: int) -> int:
+    return stable_id("notifications", cause, kind, recipient, subject)

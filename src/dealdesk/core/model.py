@@ -73,6 +73,7 @@ class Deal:
     draft_expires_at: datetime | None = None
     flow_intelligence: str | None = None
     deal_type: str | None = None
+    email: str | None = None  # the seller who submitted it (notifications)
     categories: tuple[str, ...] = ()  # incentive categories of its lines: which departments review it
     last_seq: int = 0  # the deal's highest deal_status_history.seq
     existed: bool = True  # in the table before this batch
@@ -261,6 +262,7 @@ class Effects:
     approvals_changed: list[dict[str, Any]] = field(default_factory=list)
     fingerprints: list[dict[str, Any]] = field(default_factory=list)  # one per approval routed
     actions: list[dict[str, Any]] = field(default_factory=list)
+    notifications: list[dict[str, Any]] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
     users: list[dict[str, Any]] = field(default_factory=list)
     delegations: list[dict[str, Any]] = field(default_factory=list)  # new, or started (reassigned_at)

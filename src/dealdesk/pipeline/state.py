@@ -46,6 +46,7 @@ DEAL_STATE_COLUMNS = (
     "draft_expires_at",
     "flow_intelligence",
     "deal_type",
+    "email",
 )
 
 
