@@ -207,8 +207,11 @@ APP_TABLES = {
     "app_approval_queue": ("approval_queue", ["approval_id"]),
     "app_deal_history": ("deal_history", ["entry_id"]),
     "app_document_outcomes": ("document_outcomes", ["event_id"]),
+    "app_inbox": ("inbox", ["notification_id"]),
 }
-CHANGE_FEED_DDL = REPO / "ddl" / "093_serving_change_feed.databricks.sql"
+# The Databricks-only DDL that turns the change feed on and grants the read models (093, 099).
+CHANGE_FEED_DDL = [REPO / "ddl" / "093_serving_change_feed.databricks.sql",
+                   REPO / "ddl" / "099_notifications_keys_serving.databricks.sql"]  # fmt: skip
 
 
 def synced_tables(bundle: Bundle) -> dict[str, tuple[str, dict]]:
@@ -221,7 +224,7 @@ def synced_tables(bundle: Bundle) -> dict[str, tuple[str, dict]]:
 
 def test_every_read_model_is_synced_to_the_serving_database_with_its_key(bundle: Bundle):
     synced = synced_tables(bundle)
-    assert set(synced) == set(KEYS)  # the four the app reads, and app_people for row-level security
+    assert set(synced) == set(KEYS)  # the five the app reads, and app_people for row-level security
     assert {model: (TABLES[model][0], KEYS[model]) for model in APP_TABLES} == APP_TABLES
     for model, (key, definition) in synced.items():
         table = TABLES[model][0]
@@ -256,7 +259,7 @@ def test_the_synced_tables_follow_the_change_feed_continuously_in_every_target(b
     for target in bundle.main["targets"]:
         assert target_values(bundle, target)["serving_sync_policy"] == "CONTINUOUS", target
     # Continuous (and triggered) sync reads the source's change data feed: on for every read model.
-    change_feed = CHANGE_FEED_DDL.read_text()
+    change_feed = "".join(path.read_text() for path in CHANGE_FEED_DDL)
     for model in synced_tables(bundle):
         statement = f"ALTER TABLE ${{catalog}}.${{schema}}.{model} SET TBLPROPERTIES"
         assert f"{statement} ('delta.enableChangeDataFeed' = 'true');" in change_feed, model
@@ -322,7 +325,7 @@ def test_the_analysts_read_the_read_models_on_the_warehouse_and_not_the_serving_
         ("dashboards", "deal_desk_dashboard", "CAN_RUN"),
         ("schemas", "deal_desk", "USE_SCHEMA"),  # SELECT per view and per read model, by the DDL
     ]
-    change_feed = CHANGE_FEED_DDL.read_text()
+    change_feed = "".join(path.read_text() for path in CHANGE_FEED_DDL)
     for model in KEYS:
         assert f"GRANT SELECT ON TABLE ${{catalog}}.${{schema}}.{model} TO ${{param:analysts_group}};" in (
             change_feed

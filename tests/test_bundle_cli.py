@@ -44,6 +44,7 @@ TARGETS = list(MAIN["targets"])
 # Values a deployer must give (docs/deploy.md, "Prerequisites"): variables without default or lookup.
 PLACEHOLDERS = {
     "failure_email": "dealdesk-alerts@example.com",
+    "desk_admins_email": "dealdesk-admins@example.com",
     "app_service_principal_id": "00000000-0000-0000-0000-0000000000ab",  # another principal than the stub's
 }
 # Anything that is not the loopback stub goes to a closed port.
@@ -370,6 +371,7 @@ def test_the_cli_resolves_one_serving_project_per_target_with_its_synced_tables(
         "serving_deal_history": (f"{source}.app_deal_history", ["entry_id"], "CONTINUOUS"),
         "serving_document_outcomes": (f"{source}.app_document_outcomes", ["event_id"], "CONTINUOUS"),
         "serving_people": (f"{source}.app_people", ["email"], "CONTINUOUS"),
+        "serving_inbox": (f"{source}.app_inbox", ["notification_id"], "CONTINUOUS"),
     }
     # What the target's permissions add reaches the project too, never for the app: it may use it.
     app = PLACEHOLDERS["app_service_principal_id"]

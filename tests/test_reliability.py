@@ -59,6 +59,7 @@ WRITES = [
     "APPEND deal_approvals",
     "APPEND approval_fingerprints",
     "APPEND approval_actions",
+    "APPEND notifications",
     "APPEND deal_status_history",
     "MERGE rejected_documents",
     "APPEND processed_events",

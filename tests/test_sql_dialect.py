@@ -18,6 +18,7 @@ from unittest.mock import MagicMock
 
 import pytest
 import sqlglot
+import yaml
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError
 
@@ -155,6 +156,19 @@ def test_every_ddl_statement_parses_as_databricks_sql():
         f"{where}: {problem}" for where, statement in statements if (problem := databricks_problem(statement))
     ]
     assert problems == []
+
+
+def test_the_overdue_alert_query_is_databricks_sql_and_counts_the_overdue_approvals(lakehouse: Lakehouse):
+    alert = yaml.safe_load((REPO / "bundle" / "overdue_alert.yml").read_text())["resources"]["alerts"]
+    query = alert["overdue_approvals"]["query_text"]
+    names = {"${var.catalog}": "main", "${resources.schemas.deal_desk.name}": "deal_desk_test"}
+    for placeholder, name in names.items():
+        query = query.replace(placeholder, name)
+    assert databricks_problem(query) is None
+    local = query.replace("main.deal_desk_test.approval_queue", lakehouse.table_name("approval_queue"))
+    (row,) = lakehouse.rows(lakehouse.sql(local))
+    overdue = lakehouse.read("approval_queue").filter("is_overdue").count()
+    assert row["overdue_approvals"] == overdue
 
 
 def test_security_ddl_filters_deals_and_masks_money():

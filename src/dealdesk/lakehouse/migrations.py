@@ -235,6 +235,7 @@ class MigrationRunner:
             flags = " ".join(f"--param {name}=VALUE" for name in missing)
             raise MigrationError(f"{migration.name} needs DDL parameters {', '.join(missing)}: pass {flags}")
         replaced, never_added = replaced or {}, never_added if never_added is not None else set()
+        plan: list[tuple[int, str]] = []  # the statements to run, checked before the first runs
         for number, statement in enumerate(migration.statements, start=1):
             added, dropped = ADD_CHECK.match(statement), DROP_CHECK.match(statement)
             named = added or dropped
@@ -250,6 +251,8 @@ class MigrationRunner:
                     f"constraint {dropped[2]} this lakehouse was built with; migrate it once with the "
                     "Spark engine (--engine spark migrate, same --home), or build it anew"
                 )
+            plan.append((number, statement))
+        for number, statement in plan:
             try:
                 self.lakehouse.execute(render(statement, self.lakehouse, parameters=self.parameters))
             except Exception as exc:

@@ -25,6 +25,7 @@ KEYS = {
     "app_deal_history": ["entry_id"],
     "app_document_outcomes": ["event_id"],
     "app_people": ["email"],
+    "app_inbox": ["notification_id"],
 }
 READ_MODELS = tuple(KEYS)
 BY_DEAL = ("app_deals", "app_approval_queue", "app_deal_history")  # every row of a deal, keyed by it
@@ -255,7 +256,8 @@ class ReadModels:
         sender = raw.groupBy("event_id").agg(F.max("payload").alias("raw_payload"))
         payload = F.coalesce("r_payload", "raw_payload")
         sent_by = F.lower(F.trim(F.coalesce(
-            F.get_json_object(payload, "$.submitted_by"), F.get_json_object(payload, "$.performed_by"))))  # fmt: skip
+            F.get_json_object(payload, "$.submitted_by"), F.get_json_object(payload, "$.performed_by"),
+            F.get_json_object(payload, "$.delegator"))))  # fmt: skip
         applied = F.col("outcome") == "applied"
         return (
             ledger.join(open_rejections, "event_id", "full")
@@ -276,6 +278,40 @@ class ReadModels:
             )
         )
 
+    def inbox(self, deal_ids: DataFrame | None, event_ids: DataFrame | None) -> DataFrame:
+        """The notifications of the touched deals (and of the touched documents that name no
+        deal), each with its recipient's e-mail and whether a reminder still stands."""
+        read = self.lakehouse.read
+        told = read("notifications")
+        if deal_ids is not None:
+            no_deal = _only(told.filter(F.col("deal_id").isNull()), event_ids, "source_event_id")
+            told = _only(told, deal_ids).unionByName(no_deal)
+        approvals = _only(read("deal_approvals"), deal_ids).select(
+            F.col("id").alias("approval_id"), F.col("status").alias("approval_status"),
+            F.col("assigned_to").alias("assignee_id"), "approval_round",
+        )  # fmt: skip
+        deals = _only(read("deals"), deal_ids, "id").select(
+            F.col("id").alias("deal_id"), F.col("status").alias("deal_status"), "revision_count"
+        )
+        still_due = (
+            (F.col("approval_status") == "pending")
+            & (F.col("assignee_id") == F.col("recipient_id"))
+            & (F.col("approval_round") == F.col("revision_count"))
+            & F.col("deal_status").isin(*IN_REVIEW)
+        )
+        return (
+            told.join(approvals, "approval_id", "left")
+            .join(deals, "deal_id", "left")
+            .join(read("users").select(F.col("id").alias("recipient_id"), F.col("email").alias("recipient_email")),
+                  "recipient_id")
+            .select(
+                F.col("id").alias("notification_id"), "recipient_email", "kind", "deal_id", "reference_number",
+                "approval_id", "message", "notify_at",
+                ((F.col("kind") != "due_tomorrow") | F.coalesce(still_due, F.lit(False))).alias("is_current"),
+                "source_event_id", "created_at", F.lit(self.now).alias("refreshed_at"),
+            )
+        )  # fmt: skip
+
     def people(self, emails: DataFrame | None) -> DataFrame:
         users = _only(self.lakehouse.read("users"), emails, "email")
         name = F.nullif(F.trim(F.concat_ws(" ", "first_name", "last_name")), F.lit(""))
@@ -294,6 +330,8 @@ class ReadModels:
             "app_deal_history": touched is None or bool(touched.deal_ids or touched.approval_ids),
             "app_document_outcomes": touched is None or bool(touched.event_ids),
             "app_people": touched is None or bool(touched.emails),
+            "app_inbox": touched is None
+            or bool(touched.deal_ids or touched.approval_ids or touched.event_ids),
         }
         events = None if touched is None else self._ids(touched.event_ids, "event_id", "STRING")
         emails = None if touched is None else self._ids(touched.emails, "email", "STRING")
@@ -303,6 +341,7 @@ class ReadModels:
             "app_deal_history": lambda: self.deal_history(deal_ids),
             "app_document_outcomes": lambda: self.document_outcomes(events),
             "app_people": lambda: self.people(emails),
+            "app_inbox": lambda: self.inbox(deal_ids, events),
         }
         return {name: build[name]() for name in READ_MODELS if wanted[name]}
 

@@ -1,7 +1,7 @@
 """Bringing the read models over to the serving database: only what changed, idempotent.
 
 The serving database holds schema ``app``: ``app.deals``, ``app.approval_queue``,
-``app.deal_history``, ``app.document_outcomes`` and ``app.people``, copies of the lakehouse's
+``app.deal_history``, ``app.document_outcomes``, ``app.people`` and ``app.inbox``, copies of the lakehouse's
 read models (``serving.read_models``). A sync copies the rows a run wrote since the last sync
 (``refreshed_at`` after the mark it keeps in ``app.sync_state``) and moves the mark in the
 same transaction: a sync cut short, or a run cut between its Delta writes and its sync, leaves
@@ -10,7 +10,8 @@ the rows for the next one; copying a row twice changes nothing.
 Row-level security, for the role the app logs in with (``dealdesk_app``): the app names its
 user at the start of each transaction, ``SELECT set_config('dealdesk.user_email', $1, true)``, and
 the policies show approvers and admins every deal, a seller the deals they submitted, a
-reviewer the deals their department reviews, and each sender the outcomes of their documents.
+reviewer the deals their department reviews, each sender the outcomes of their documents, and
+each person their own inbox.
 A transaction that names nobody sees no deal, approval, history entry or outcome; ``app.people``
 (names, roles and departments) is the app's directory, readable without one. The policies cast
 the JSON columns to ``jsonb``, so they hold on Lakebase too, whose synced tables keep them as text.
@@ -66,6 +67,11 @@ TABLES = {  # read model -> (serving table, its columns with PostgreSQL types)
         "email": "text", "display_name": "text", "role": "text", "department": "text",
         "approval_level": "text", "is_active": "boolean", "refreshed_at": "timestamp",
     }),
+    "app_inbox": ("inbox", {
+        "notification_id": "bigint", "recipient_email": "text", "kind": "text", "deal_id": "bigint",
+        "reference_number": "text", "approval_id": "bigint", "message": "text", "notify_at": "timestamp",
+        "is_current": "boolean", "source_event_id": "text", "created_at": "timestamp", "refreshed_at": "timestamp",
+    }),
 }  # fmt: skip
 INDEXES = (
     "CREATE INDEX IF NOT EXISTS deals_by_seller ON app.deals (seller_email, updated_at DESC)",
@@ -75,6 +81,7 @@ INDEXES = (
     "CREATE INDEX IF NOT EXISTS open_by_department ON app.approval_queue (department, due_date) WHERE is_open",
     "CREATE INDEX IF NOT EXISTS history_by_deal ON app.deal_history (deal_id, happened_at, entry_id)",
     "CREATE INDEX IF NOT EXISTS outcomes_by_sender ON app.document_outcomes (sent_by, decided_at DESC)",
+    "CREATE INDEX IF NOT EXISTS inbox_by_recipient ON app.inbox (recipient_email, notify_at DESC) WHERE is_current",
 )
 # Who the transaction's user is, as the app named it; and what they may see.
 VIEWER = "nullif(lower(current_setting('dealdesk.user_email', true)), '')"
@@ -90,6 +97,7 @@ POLICIES = {
     "approval_queue": f"{SEES_ALL} OR seller_email = {VIEWER} OR assignee_email = {VIEWER} OR department = {DEPARTMENT}",
     "deal_history": f"{SEES_ALL} OR seller_email = {VIEWER} OR review_departments::jsonb ? {DEPARTMENT}",
     "document_outcomes": f"sent_by = {VIEWER} OR (SELECT p.role = 'admin' FROM app.people p WHERE p.email = {VIEWER} AND p.is_active)",
+    "inbox": f"recipient_email = {VIEWER}",
 }
 
 

@@ -120,6 +120,12 @@ def write_effects(
     written["deal_approvals"] += _update(lakehouse, "deal_approvals", effects.approvals_changed)
     written["approval_fingerprints"] += new("approval_fingerprints", effects.fingerprints, "approval_id")
     written["approval_actions"] += new("approval_actions", effects.actions)
+    # a document rejected before and rejected again (a replay) tells its sender once: by key
+    again = [r for r in effects.notifications if r["source_event_id"] in ledger_known]
+    written["notifications"] += new(
+        "notifications", [r for r in effects.notifications if r["source_event_id"] not in ledger_known]
+    )
+    written["notifications"] += _insert(lakehouse, "notifications", again)
     written["deal_status_history"] += new("deal_status_history", effects.history)
     rejected = [
         {**r, "reasons": json.dumps(r["reasons"]), "rejected_at": now, "run_id": run_id}
