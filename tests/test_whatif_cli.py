@@ -82,3 +82,23 @@ def test_a_lower_manager_threshold_moves_the_deals_between_the_thresholds(
     assert "0 deals first submitted in the period" in capsys.readouterr().out
     assert main([*options, "whatif", "--from", "2026-01-01"]) == 1
     assert "whatif needs --rules PROPOSAL.json" in capsys.readouterr().err
+
+
+def test_the_report_shows_the_proposal_beside_the_rules_in_force_when_asked(
+    sample: Lakehouse, tmp_path, capsys
+):
+    proposal = tmp_path / "lower_manager.json"
+    proposal.write_text(json.dumps({"ladder": {"manager": 25_000}}))
+    target = sample.target
+    options = ["--home", str(target.home), "--schema", target.schema]
+    capsys.readouterr()
+    assert main([*options, "whatif", "--rules", str(proposal), "--format", "json"]) == 0
+    rerouted = json.loads(capsys.readouterr().out)["rerouted"]
+    page = tmp_path / "report.html"
+    assert main([*options, "report", "--out", str(page), "--whatif", str(proposal)]) == 0
+    html = page.read_text()
+    assert "<h2>What if: lower_manager.json</h2>" in html
+    assert f"<td>deals whose routing changes</td><td></td><td>{len(rerouted)}</td>" in html
+    assert rerouted[0] in html
+    assert main([*options, "report", "--out", str(tmp_path / "plain.html")]) == 0
+    assert "What if" not in (tmp_path / "plain.html").read_text()

@@ -36,6 +36,7 @@ from dealdesk.cli.output import FORMATS, render
 from dealdesk.cli.recovery import add_commands as add_recovery_commands
 from dealdesk.cli.serving import add_commands as add_serving_commands
 from dealdesk.cli.whatif import add_commands as add_whatif_commands
+from dealdesk.cli.whatif import period
 from dealdesk.cli.workflow import add_commands as add_workflow_commands
 from dealdesk.cli.workflow import run_demo_days, status_summary
 from dealdesk.config import load_rules
@@ -46,10 +47,11 @@ from dealdesk.lakehouse.gateway import Lakehouse
 from dealdesk.lakehouse.migrations import MigrationRunner, names_used
 from dealdesk.lakehouse.postgres import LocalServer
 from dealdesk.operations.generator import Mix, generate
-from dealdesk.operations.report import write_report
+from dealdesk.operations.report import WhatIfReport, write_report
 from dealdesk.pipeline import read_models
 from dealdesk.pipeline.journal import utc_now
 from dealdesk.pipeline.serve import database_of, open_serving
+from dealdesk.pipeline.whatif import what_if
 
 __all__ = ["build_parser", "main", "open_lakehouse", "target_of"]
 
@@ -315,7 +317,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     target = target_of(args)
     default = target.home / "report.html" if target.is_local else Path("dealdesk-report.html")
     lakehouse = open_to_read(args)
-    print(write_report(lakehouse, Path(args.out) if args.out else default))
+    whatif = None
+    if args.whatif:  # the section comparing a proposal with the rules in force
+        start, end = period(args.start, args.end)
+        result = what_if(lakehouse, load_rules(None), load_rules(args.whatif), start, end)
+        whatif = WhatIfReport(Path(args.whatif).name, result.comparison, result.emails, result.documents)
+    print(write_report(lakehouse, Path(args.out) if args.out else default, whatif))
     return 0
 
 
@@ -381,6 +388,10 @@ def build_parser() -> argparse.ArgumentParser:
         func=cmd_report,
     )
     report.add_argument("--out", metavar="FILE.html", help="where to write it (default: <home>/report.html)")
+    report.add_argument("--whatif", metavar="PROPOSAL.json",
+                        help="add a section comparing these rules with those in force (see dealdesk whatif)")  # fmt: skip
+    report.add_argument("--from", dest="start", metavar="DATE", help="with --whatif: first day of the period")
+    report.add_argument("--to", dest="end", metavar="DATE", help="with --whatif: last day of the period")
 
     generate = add_command(
         commands,

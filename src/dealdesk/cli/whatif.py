@@ -29,6 +29,14 @@ def _day(text: str | None, option: str, end: bool = False) -> datetime | None:
     return moment + timedelta(days=1, microseconds=-1) if end and len(text) == 10 else moment
 
 
+def period(start: str | None, end: str | None) -> tuple[datetime | None, datetime | None]:
+    """--from and --to as business times (a bare --to date takes its whole day)."""
+    first, last = _day(start, "--from"), _day(end, "--to", end=True)
+    if first and last and first > last:
+        raise DealDeskError(f"--from {start} is after --to {end}")
+    return first, last
+
+
 def _days(hours: float | None) -> str:
     return "-" if hours is None else f"{hours / 24:.1f} days"
 
@@ -108,9 +116,7 @@ def cmd_whatif(args: argparse.Namespace) -> int:
         raise DealDeskError("whatif needs --rules PROPOSAL.json: the rules to compare with those in force")
     proposal = load_rules(args.rules)
     in_force = load_rules(None)  # DEALDESK_RULES_FILE, else the defaults
-    start, end = _day(args.start, "--from"), _day(args.end, "--to", end=True)
-    if start and end and start > end:
-        raise DealDeskError(f"--from {args.start} is after --to {args.end}")
+    start, end = period(args.start, args.end)
     result = what_if(common.open_to_read(args), in_force, proposal, start, end)
     print(as_text(result) if args.format in TEXT else json.dumps(as_json(result)), flush=True)
     return 0

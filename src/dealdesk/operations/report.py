@@ -16,7 +16,7 @@ import json
 import math
 import zlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from dealdesk.config import DEAL_STATUSES, FINAL_STATUSES
+from dealdesk.core.whatif import Comparison, Outcome
 from dealdesk.lakehouse.gateway import Lakehouse
 
 # Deals that are neither pre-submission nor closed.
@@ -378,6 +379,17 @@ class ReportData:
     overdue: Listing
     rejected: Listing  # one row per document; totals[STILL_REJECTED]
     reject_rules: Listing
+    whatif: WhatIfReport | None = None  # a proposal compared, when asked (dealdesk report --whatif)
+
+
+@dataclass(frozen=True)
+class WhatIfReport:
+    """A proposal's replay beside the rules in force (``dealdesk report --whatif``)."""
+
+    proposal: str  # its file's name
+    comparison: Comparison
+    emails: dict[int, str]  # user id -> e-mail, for the approvers
+    documents: int
 
 
 def gather(
@@ -832,6 +844,66 @@ def _rejected_section(data: ReportData) -> str:
     )
 
 
+def _changes(title: str, now: dict[str, int], proposal: dict[str, int], limit: int, noun: str) -> str:
+    """A table of counts now and under the proposal, the largest changes first, cut at ``limit``."""
+    keys = sorted(set(now) | set(proposal), key=lambda k: (-abs(proposal.get(k, 0) - now.get(k, 0)), k))
+    rows = [(k, format_count(now.get(k, 0)), format_count(proposal.get(k, 0)),
+             f"{proposal.get(k, 0) - now.get(k, 0):+,}") for k in keys]  # fmt: skip
+    listing = Listing(rows=rows[:limit], total=len(rows))
+    return _table([title, "now", "proposal", "change"], listing.rows) + more_note(listing, noun)
+
+
+def _whatif_section(whatif: WhatIfReport) -> str:
+    now, proposal = whatif.comparison.now, whatif.comparison.proposal
+    rerouted = whatif.comparison.rerouted
+    approvers = {whatif.emails.get(k, str(k)): v for k, v in now.by_approver.items()}
+    proposed = {whatif.emails.get(k, str(k)): v for k, v in proposal.by_approver.items()}
+
+    def cycle(outcome: Outcome) -> str:
+        return format_hours(outcome.median_cycle_hours)
+
+    names = ", ".join(rerouted[:LIST_LIMIT]) + (f", and {format_count(len(rerouted) - LIST_LIMIT)} more"
+                                                 if len(rerouted) > LIST_LIMIT else "")  # fmt: skip
+    return "\n".join(
+        [
+            _line(
+                f"{format_count(whatif.documents)} documents decided again under the rules in force and under "
+                f"{whatif.proposal}, in memory (nothing written); {plural(now.deals, 'deal')} first submitted "
+                "in the period."
+            ),
+            _changes("approval level", dict(now.levels), dict(proposal.levels), LIST_LIMIT, "level"),
+            _changes("department", dict(now.asked), dict(proposal.asked), LIST_LIMIT, "department"),
+            _changes("approver", approvers, proposed, LIST_LIMIT, "approver"),
+            _table(
+                ["", "now", "proposal"],
+                [
+                    ("deals whose routing changes", "", format_count(len(rerouted))),
+                    (
+                        "approvals carried over",
+                        format_count(now.carried_over),
+                        format_count(proposal.carried_over),
+                    ),
+                    (
+                        (
+                            "median submission to approval",
+                            "a step nobody decided under the proposal takes the median "
+                            "time that step took under the rules in force",
+                        ),
+                        cycle(now),
+                        cycle(proposal),
+                    ),
+                    (
+                        "deals approved (of them estimated)",
+                        format_count(len(now.cycle_hours)),
+                        f"{format_count(len(proposal.cycle_hours))} ({format_count(len(proposal.estimated))})",
+                    ),
+                ],
+            ),
+            _line(f"Routing changes: {names}.") if rerouted else _empty("No deal's routing changes."),
+        ]
+    )
+
+
 def render_html(data: ReportData) -> str:
     """The whole page (pure: data in, text out)."""
     generated = data.generated_at.strftime("%Y-%m-%d %H:%M UTC")
@@ -855,13 +927,14 @@ def render_html(data: ReportData) -> str:
 {_sla_section(data)}
 <h2>{_e(rejected_heading)}</h2>
 {_rejected_section(data)}
+{f"<h2>What if: {_e(data.whatif.proposal)}</h2>{chr(10)}{_whatif_section(data.whatif)}" if data.whatif else ""}
 </body></html>
 """
 
 
-def write_report(lakehouse: Lakehouse, path: Path) -> Path:
-    """Write the report to ``path`` and return its absolute path."""
+def write_report(lakehouse: Lakehouse, path: Path, whatif: WhatIfReport | None = None) -> Path:
+    """Write the report to ``path`` (with ``whatif``'s section when given); its absolute path."""
     path = Path(path).expanduser().resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_html(gather(lakehouse)), encoding="utf-8")
+    path.write_text(render_html(replace(gather(lakehouse), whatif=whatif)), encoding="utf-8")
     return path
