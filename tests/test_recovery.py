@@ -64,6 +64,7 @@ def test_audit_tables_come_from_the_append_only_property_of_the_ddl():
         "approval_fingerprints",
         "deal_status_history",
         "landed_files",
+        "notifications",
         "raw_documents",
         "restores",
     )
