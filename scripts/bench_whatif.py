@@ -24,6 +24,8 @@ import statistics
 import time
 from pathlib import Path
 
+from pyspark.sql import functions as F
+
 from dealdesk.config import load_rules
 from dealdesk.lakehouse.engine import Target
 from dealdesk.lakehouse.gateway import Lakehouse
@@ -39,6 +41,20 @@ LOWER_MANAGER = {"ladder": {"manager": 25_000}}
 
 def _days(hours: float | None) -> float | None:
     return None if hours is None else round(hours / 24, 2)
+
+
+def delegated(lakehouse: Lakehouse) -> dict[str, object]:
+    """What delegation did (the generator's absences) and the notifications made, by kind."""
+    actions = lakehouse.read("approval_actions").filter(F.col("action_type") == "assign")
+    by_delegation = actions.filter(F.col("comments").startswith("delegated by "))
+    handed = by_delegation.filter(F.col("source_event_id").startswith("delegation-start:"))
+    kinds = lakehouse.read("notifications").groupBy("kind").count().collect()
+    return {
+        "delegations": lakehouse.read("delegations").count(),
+        "assigned_to_a_delegate_at_routing": by_delegation.count() - handed.count(),
+        "handed_over_at_a_start": handed.count(),
+        "notifications": {r["kind"]: r["count"] for r in sorted(kinds, key=lambda r: r["kind"])},
+    }
 
 
 def measure(years: int, work: Path, deals_per_month: int) -> dict[str, object]:
@@ -64,7 +80,9 @@ def measure(years: int, work: Path, deals_per_month: int) -> dict[str, object]:
         flush=True,
     )
     rules = load_rules(None)
-    figures: dict[str, object] = {"documents_generated": generated.documents, "deals": generated.deals}
+    figures: dict[str, object] = {"documents_generated": generated.documents, "deals": generated.deals,
+                                  "load_seconds": round(time.monotonic() - began, 1),
+                                  **delegated(lakehouse)}  # fmt: skip
     for name, proposal in (("no_reapproval", NO_REAPPROVAL), ("manager_25k", LOWER_MANAGER)):
         path = work / f"{name}.json"
         path.write_text(json.dumps(proposal))

@@ -243,6 +243,28 @@ def test_the_app_reads_each_screen(demo_days: Lakehouse):
     assert outcome[0] == "rejected" and outcome[1][0]["rule"]
 
 
+def test_each_person_reads_their_own_inbox_and_a_reminder_stands_while_its_approval_is_theirs(
+    demo_days: Lakehouse,
+):
+    users = {r["id"]: r["email"] for r in demo_days.read("users").collect()}
+    told = [r.asDict() for r in demo_days.read("notifications").collect()]
+    mine = sorted(r["id"] for r in told if users[r["recipient_id"]] == FINANCE)
+    assert mine  # the finance reviewer was assigned reviews in the sample days: the test can fail
+    rows = as_app(demo_days, FINANCE, "SELECT notification_id, recipient_email FROM app.inbox")
+    assert sorted(r[0] for r in rows) == mine and {r[1] for r in rows} == {FINANCE}
+    assert as_app(demo_days, None, "SELECT count(*) FROM app.inbox") == [(0,)]
+    # a reminder stands only while its approval is pending, the recipient's, the deal in review
+    reminders = as_app(
+        demo_days, FINANCE,
+        "SELECT i.is_current, q.is_open AND q.assignee_email = i.recipient_email FROM app.inbox i "
+        "JOIN app.approval_queue q USING (approval_id) WHERE i.kind = 'due_tomorrow'",
+    )  # fmt: skip
+    assert reminders and all(current == still for current, still in reminders)
+    assert {k for (k,) in as_app(demo_days, SELLER, "SELECT DISTINCT kind FROM app.inbox")} >= {
+        "deal_decided"
+    }
+
+
 # -- cut short ------------------------------------------------------------------------------------------
 
 SERVING_WRITES = [n for n, w in enumerate(WRITES, 1) if "app_" in w]
