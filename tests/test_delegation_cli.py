@@ -78,6 +78,13 @@ def test_a_reviewer_away_hands_the_open_review_over_at_the_start(tmp_path, capsy
     )
     assert assign["created_at"] == SENT + timedelta(hours=2)
     assert assign["comments"].startswith(f"delegated by {away}, away until 2026-03-04 10:00:00: holiday")
+    # the delegate is told (notifications), the sender of the refused delegation too
+    told = {
+        (r["kind"], r["recipient_id"], r["source_event_id"])
+        for r in lakehouse.read("notifications").collect()
+    }
+    assert ("assigned", ids.user_id(cover), assign["source_event_id"]) in told
+    assert ("document_rejected", ids.user_id(away), refused["event_id"]) in told
     (row,) = lakehouse.read("delegations").collect()
     assert (row["source_event_id"], row["reassigned_at"]) == (handed["event_id"], SENT + timedelta(hours=2))
     (rejection,) = (
