@@ -156,7 +156,16 @@ class Desk:
             self._schedule_draft_expiry(deal)
             for approval in snapshot.approvals.get(deal.id, []):
                 self._schedule_escalation(deal, approval)
+        # deals with an approval assigned to a person (ever, in this batch): where a delegation's
+        # start looks for their open approvals
+        self.assigned_deals: dict[int, set[int]] = {}
+        for rows in snapshot.approvals.values():
+            for approval in rows:
+                if approval.assigned_to is not None:
+                    self.assigned_deals.setdefault(approval.assigned_to, set()).add(approval.deal_id)
+        self.delegations_of: dict[int, list[Delegation]] = {}  # by delegator
         for pending in snapshot.delegations.values():
+            self.delegations_of.setdefault(pending.delegator_id, []).append(pending)
             if pending.reassigned_at is None:
                 self._schedule_delegation_start(pending)
 
@@ -285,6 +294,7 @@ class Desk:
             changed=True,
         )
         self.state.delegations[made.id] = made
+        self.delegations_of.setdefault(made.delegator_id, []).append(made)
         if made.begins == at:
             self._start_delegation(made, at, document.event_id)
         else:
@@ -294,12 +304,16 @@ class Desk:
         """The delegator's open approvals the delegate may decide go to the delegate (unless a
         later delegation of the delegator already counts at ``at``)."""
         started.reassigned_at, started.changed = at, True
-        if delegation.in_force(self.state.delegations.values(), started.delegator_id, at) is not started:
+        if (
+            delegation.in_force(self.delegations_of[started.delegator_id], started.delegator_id, at)
+            is not started
+        ):
             return
         delegator = self.people.get(started.delegator_id)
         delegate = self.people.get(started.delegate_id)
         comment = delegation.note(started, delegator.email if delegator else str(started.delegator_id))
-        for deal in self.state.deals.values():
+        for deal_id in sorted(self.assigned_deals.get(started.delegator_id, ())):
+            deal = self.deals_by_id[deal_id]
             if deal.status not in IN_REVIEW_STATUSES:
                 continue
             for approval in self.state.approvals.get(deal.id, []):
@@ -665,7 +679,8 @@ class Desk:
             approval, "initiate", None, None, None if assignee else routing.UNASSIGNED_NOTE, event_id, at
         )
         asked = delegation.asked(approval)
-        away = delegation.stand_in(self.state.delegations.values(), assignee, asked, self.people, at)
+        mine = self.delegations_of.get(assignee, ()) if assignee is not None else ()
+        away = delegation.stand_in(mine, assignee, asked, self.people, at)
         if away is not None and assignee is not None:
             approval.assigned_to = away.delegate_id
             note = delegation.note(away, self.people[assignee].email)
@@ -952,6 +967,7 @@ class Desk:
         at: datetime,
     ) -> None:
         if action_type == "assign" and assigned_to is not None:
+            self.assigned_deals.setdefault(assigned_to, set()).add(approval.deal_id)
             deal = self.deals_by_id[approval.deal_id]
             self.effects.notifications += notifications.assigned(deal, approval, assigned_to, event_id, at)
         self.effects.actions.append(
