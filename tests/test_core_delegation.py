@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from dealdesk.core import delegation
 from tests.core_builders import (
     APPROVERS,
@@ -157,3 +159,13 @@ def test_one_batch_or_one_batch_per_document_give_the_same_tables():
     assert len(once.tables["delegations"]) == 1
     (row,) = once.tables["delegations"].values()
     assert row["reassigned_at"] == at(3)
+
+
+def test_routing_weighs_a_person_away_by_the_delegates_load_so_the_work_stays_spread():
+    third = "third.trading@example.com"
+    w = World(people=(*PEOPLE, Person(third, "department_reviewer", "trading")))  # no default assignee
+    w.run([away(TRADING, COVER, starts=0, ends=100)])
+    w.run([submission(at(hour), value=20_000.0, categories=()) for hour in (1, 2, 3, 4)])
+    assigned = Counter(w.approval(f"DEAL-2026-{n:03d}", "trading")["assigned_to"] for n in (1, 2, 3, 4))
+    # the reviewer away never has a queue of their own, yet is not picked every time for it
+    assert assigned == {uid(COVER): 2, uid(third): 2}

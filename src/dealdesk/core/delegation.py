@@ -10,7 +10,9 @@ end (excluded). While it counts:
 - at its start, the delegator's open approvals the delegate may decide are reassigned to the
   delegate (an ``assign`` action each, by the system); the others stay.
 
-A delegate's own delegation is not followed (one step only). When the period ends, new
+Routing weighs a person away by their delegate's open approvals (where the approval would land),
+so the least-loaded choice does not keep picking someone whose own queue stops growing while
+they are away. A delegate's own delegation is not followed (one step only). When the period ends, new
 approvals go to the delegator again; the ones reassigned stay with the delegate (an ``assign``
 action moves one back). When several delegations of one person count at once, the one whose
 document came last decides.
@@ -18,7 +20,7 @@ document came last decides.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 
 from dealdesk.core import routing
@@ -68,3 +70,36 @@ def note(delegation: Delegation, delegator: str) -> str:
     until = delegation.ends_at.isoformat(sep=" ")
     why = f": {delegation.reason}" if delegation.reason else ""
     return f"delegated by {delegator}, away until {until}{why}"
+
+
+class EffectiveLoad(Mapping[int, int]):
+    """Open approvals per person as routing weighs them for one approval (``asked``) at ``at``: a
+    person away counts with the load of the delegate who would take it."""
+
+    def __init__(
+        self,
+        counts: Mapping[int, int],
+        delegations_of: Mapping[int, list[Delegation]],
+        people: dict[int, User],
+        asked: Asked,
+        at: datetime,
+    ) -> None:
+        self.counts, self.delegations_of, self.people, self.asked, self.at = (
+            counts, delegations_of, people, asked, at,
+        )  # fmt: skip
+
+    def __getitem__(self, person: int) -> int:
+        standing = stand_in(self.delegations_of.get(person, ()), person, self.asked, self.people, self.at)
+        return self.counts[standing.delegate_id if standing is not None else person]
+
+    def get(self, person: int, default: int = 0) -> int:  # type: ignore[override]
+        try:
+            return self[person]
+        except KeyError:
+            return default
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.counts)
+
+    def __len__(self) -> int:
+        return len(self.counts)

@@ -552,8 +552,9 @@ class Desk:
             if standing is not None:
                 self._carry_over(deal, standing, parts, fingerprint, at, document.event_id)
                 continue
+            asked = (routing.STAGE_DEPARTMENT_REVIEW, name, routing.DEPARTMENT_REVIEWER, None)
             assignee = routing.stage1_assignee(
-                self.state.departments[name], self.state.users, self.open_counts
+                self.state.departments[name], self.state.users, self._load(asked, at)
             )
             with self._counting(deal):
                 approval = self._open_approval(deal, routing.STAGE_DEPARTMENT_REVIEW, name,
@@ -638,12 +639,22 @@ class Desk:
         ):
             self._carry_over(deal, prior, ("deal_value",), None, at, event_id)
             return "approved"
-        business = routing.stage2_assignee(level, self.state.users, self.open_counts)
+        asked = (
+            routing.STAGE_BUSINESS_APPROVAL,
+            self.rules.business_approval_department,
+            routing.APPROVER,
+            level,
+        )
+        business = routing.stage2_assignee(level, self.state.users, self._load(asked, at))
         with self._counting(deal):
             approval = self._open_approval(deal, routing.STAGE_BUSINESS_APPROVAL, self.rules.business_approval_department,
                                            routing.APPROVER, level, business, at, event_id)  # fmt: skip
         self._record_judged(deal, approval, ("deal_value",), None)
         return None
+
+    def _load(self, asked: delegation.Asked, at: datetime) -> delegation.EffectiveLoad:
+        """Open approvals per person as routing weighs them (someone away: their delegate's)."""
+        return delegation.EffectiveLoad(self.open_counts, self.delegations_of, self.people, asked, at)
 
     def _open_approval(
         self,

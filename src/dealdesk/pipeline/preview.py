@@ -24,7 +24,7 @@ from dealdesk.config import (
     BusinessRules,
 )
 from dealdesk.core import delegation, reapproval, routing
-from dealdesk.core.model import Approval
+from dealdesk.core.model import Approval, Delegation
 from dealdesk.errors import DealDeskError
 from dealdesk.lakehouse.gateway import Lakehouse
 from dealdesk.pipeline.state import read_people_and_load
@@ -165,11 +165,17 @@ def preview_route(lakehouse: Lakehouse, document: dict[str, Any], rules: Busines
     people = {user.id: user for user in snapshot.users.values()}
     at = business_time(document)
     away: dict[tuple[int, str], int] = {}  # (stage, department) -> whom the delegate stands in for
+    delegations_of: dict[int, list[Delegation]] = {}
+    for known in snapshot.delegations.values():
+        delegations_of.setdefault(known.delegator_id, []).append(known)
+
+    def load(stage: int, department: str, role: str, level: str | None) -> delegation.EffectiveLoad:
+        return delegation.EffectiveLoad(counts, delegations_of, people, (stage, department, role, level), at)
 
     def routed(stage: int, department: str, role: str, level: str | None, person: int | None) -> int | None:
         """Whom an approval routed to ``person`` goes to: their delegate while they are away."""
-        standing = delegation.stand_in(snapshot.delegations.values(), person, (stage, department, role, level),
-                                       people, at)  # fmt: skip
+        mine = delegations_of.get(person, []) if person is not None else []
+        standing = delegation.stand_in(mine, person, (stage, department, role, level), people, at)
         if standing is None or person is None:
             return person
         away[(stage, department)] = person
@@ -182,7 +188,8 @@ def preview_route(lakehouse: Lakehouse, document: dict[str, Any], rules: Busines
             reviews.append((routing.STAGE_DEPARTMENT_REVIEW, name, None, standing.assigned_to,
                             standing.approval_round))  # fmt: skip
             continue
-        assignee = routing.stage1_assignee(snapshot.departments[name], snapshot.users, counts)
+        reviewing = (routing.STAGE_DEPARTMENT_REVIEW, name, routing.DEPARTMENT_REVIEWER, None)
+        assignee = routing.stage1_assignee(snapshot.departments[name], snapshot.users, load(*reviewing))
         assignee = routed(routing.STAGE_DEPARTMENT_REVIEW, name, routing.DEPARTMENT_REVIEWER, None, assignee)
         if assignee is not None:
             counts[assignee] += 1
@@ -195,7 +202,13 @@ def preview_route(lakehouse: Lakehouse, document: dict[str, Any], rules: Busines
             reviews.append((routing.STAGE_BUSINESS_APPROVAL, rules.business_approval_department, level,
                             business.assigned_to, business.approval_round))  # fmt: skip
         else:
-            assignee = routing.stage2_assignee(level, snapshot.users, counts)
+            approving = (
+                routing.STAGE_BUSINESS_APPROVAL,
+                rules.business_approval_department,
+                routing.APPROVER,
+                level,
+            )
+            assignee = routing.stage2_assignee(level, snapshot.users, load(*approving))
             assignee = routed(routing.STAGE_BUSINESS_APPROVAL, rules.business_approval_department, routing.APPROVER,
                               level, assignee)  # fmt: skip
             reviews.append(
