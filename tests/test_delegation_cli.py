@@ -1,6 +1,6 @@
 """Delegation through the command line on the embedded engine: a reviewer away hands their open
-review over at the delegation's start, a refused delegation is kept with its reason, and a
-second run changes nothing."""
+review over at the delegation's start (which falls due in a later run than the delegation's),
+a refused delegation is kept with its reason, and a second run changes nothing."""
 
 from __future__ import annotations
 
@@ -59,7 +59,12 @@ def test_a_reviewer_away_hands_the_open_review_over_at_the_start(tmp_path, capsy
     handed = delegation(away, cover, said=1, starts=2, ends=48)
     refused = delegation(away, "nobody@example.com", said=1, starts=2, ends=48)
     later = action(REF, 1, "finance", "approve", "finance.reviewer@example.com", SENT + timedelta(hours=3))
-    write_jsonl(landing, "2.jsonl", [handed, refused, later])
+    write_jsonl(landing, "2.jsonl", [handed, refused])
+    assert main([*options, "run", "--landing", str(landing), "--as-of", "latest-event"]) == 0
+    (waiting,) = lakehouse.read("delegations").collect()
+    assert waiting["reassigned_at"] is None  # the business clock has not reached its start yet
+    # the next run's documents pass the start: it falls due then, at its own time
+    write_jsonl(landing, "3.jsonl", [later])
     assert main([*options, "run", "--landing", str(landing), "--as-of", "latest-event"]) == 0
 
     review = lakehouse.read("deal_approvals").filter(F.col("id") == review["id"]).collect()[0]

@@ -74,15 +74,20 @@ def read_snapshot(
         d.body.get("reference_number") for d in documents if d.kind in ("approval_action", "status_change")
     }
     references.discard(None)
-    # delegators whose open approvals a delegation of the batch hands over at its start
+    earliest = min((d.occurred_at for d in documents), default=as_of)
+    _read_people(lakehouse, snapshot, earliest)
+    # delegators whose open approvals a delegation hands over at its start: one of the batch, or
+    # one read that has not started and whose start falls due by then (rare: usually none)
     delegators = {
         ids.user_id(d.body["delegator"])
         for d in documents
         if d.kind == "delegation" and d.body.get("delegator")
+    } | {
+        d.delegator_id
+        for d in snapshot.delegations.values()
+        if d.reassigned_at is None and as_of is not None and d.starts_at <= as_of
     }
     _read_deals(lakehouse, snapshot, references, rules, as_of, flags, delegators)  # type: ignore[arg-type]
-    earliest = min((d.occurred_at for d in documents), default=as_of)
-    _read_people(lakehouse, snapshot, earliest)
     if submissions:
         _read_for_submissions(lakehouse, snapshot, submissions)
     return snapshot
@@ -124,27 +129,9 @@ def _read_deals(
             .select(F.col("deal_id").alias("id"))
         )
         wanted.append(deals.join(overdue, "id", "left_semi"))
-    if as_of is not None or delegators:
-        # deals with open approvals of a delegator whose delegation starts by then: handed over
-        starting = lakehouse.read("delegations").filter(
-            F.col("reassigned_at").isNull() & (F.col("starts_at") <= F.lit(as_of))
-            if as_of is not None
-            else F.lit(False)
-        )
-        named = lakehouse.spark.createDataFrame(
-            [(i,) for i in sorted(delegators or ())], "delegator_id BIGINT"
-        )
-        away = (
-            starting.select("delegator_id")
-            .unionByName(named)
-            .withColumnRenamed("delegator_id", "assigned_to")
-        )
-        handed = (
-            open_approvals(lakehouse)
-            .join(away, "assigned_to", "left_semi")
-            .select(F.col("deal_id").alias("id"))
-        )
-        wanted.append(deals.join(handed, "id", "left_semi"))
+    if delegators:  # deals with open approvals of a delegator whose delegation starts: handed over
+        away = open_approvals(lakehouse).filter(F.col("assigned_to").isin(sorted(delegators)))
+        wanted.append(deals.join(away.select(F.col("deal_id").alias("id")), "id", "left_semi"))
     if flags is not None:  # on Databricks deals are clustered by status: these filters prune
         wanted.append(
             deals.filter(monitoring.time_may_turn() if flags == "incremental" else monitoring.may_be_stale())
