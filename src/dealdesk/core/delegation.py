@@ -10,11 +10,11 @@ end (excluded). While it counts:
 - at its start, the delegator's open approvals the delegate may decide are reassigned to the
   delegate (an ``assign`` action each, by the system); the others stay.
 
-Routing weighs a person away by their delegate's open approvals (where the approval would land),
-so the least-loaded choice does not keep picking someone whose own queue stops growing while
-they are away. A delegate's own delegation is not followed (one step only). When the period ends, new
-approvals go to the delegator again; the ones reassigned stay with the delegate (an ``assign``
-action moves one back). When several delegations of one person count at once, the one whose
+Routing weighs a person away by their delegate's open approvals (where the approval would
+land), so the least-loaded choice does not keep picking someone whose own queue stops growing
+while they are away. A delegate's own delegation is not followed (one step only). When the
+period ends, new approvals go to the delegator again; the ones reassigned stay with the
+delegate (an ``assign`` action moves one back). When several delegations of one person count at once, the one whose
 document came last decides.
 """
 
