@@ -12,7 +12,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Mapping
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from dealdesk.config import INCENTIVE_CATEGORY_ALIASES, BusinessRules
@@ -87,6 +87,19 @@ def as_date(value: Any) -> date | None:
         return date.fromisoformat(trimmed)
     except ValueError:
         return None
+
+
+def as_time(value: Any) -> datetime | None:
+    """An ISO-8601 time as naive UTC (how the tables hold business times); one without a zone is
+    taken as UTC; None when it does not read."""
+    trimmed = text(value)
+    if trimmed is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(trimmed.replace(" ", "T", 1).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
 def category(value: Any) -> str | None:

@@ -33,9 +33,17 @@ Asked = tuple[int, str, str, str | None]
 START_EVENT_PREFIX = "delegation-start:"
 
 
-def in_force(delegations: Iterable[Delegation], person: int, at: datetime) -> Delegation | None:
-    """The delegation of ``person`` that counts at ``at``, if any."""
-    counting = [d for d in delegations if d.delegator_id == person and d.begins <= at < d.ends_at]
+def by_delegator(delegations: Iterable[Delegation]) -> dict[int, list[Delegation]]:
+    """The delegations of each person away (what ``in_force`` and ``stand_in`` look through)."""
+    found: dict[int, list[Delegation]] = {}
+    for known in delegations:
+        found.setdefault(known.delegator_id, []).append(known)
+    return found
+
+
+def in_force(mine: Iterable[Delegation], at: datetime) -> Delegation | None:
+    """Of one person's delegations, the one that counts at ``at``, if any."""
+    counting = [d for d in mine if d.begins <= at < d.ends_at]
     return max(counting, key=lambda d: (d.created_at, d.source_event_id), default=None)
 
 
@@ -49,7 +57,7 @@ def may_take(delegate: User | None, approval: Asked) -> bool:
 
 
 def stand_in(
-    delegations: Iterable[Delegation],
+    delegations_of: Mapping[int, list[Delegation]],
     person: int | None,
     approval: Asked,
     people: dict[int, User],
@@ -59,7 +67,7 @@ def stand_in(
     delegate instead; None when it goes to ``person``."""
     if person is None:
         return None
-    delegation = in_force(delegations, person, at)
+    delegation = in_force(delegations_of.get(person, ()), at)
     if delegation is None or not may_take(people.get(delegation.delegate_id), approval):
         return None
     return delegation
@@ -89,7 +97,7 @@ class EffectiveLoad(Mapping[int, int]):
         )  # fmt: skip
 
     def __getitem__(self, person: int) -> int:
-        standing = stand_in(self.delegations_of.get(person, ()), person, self.asked, self.people, self.at)
+        standing = stand_in(self.delegations_of, person, self.asked, self.people, self.at)
         return self.counts[standing.delegate_id if standing is not None else person]
 
     def get(self, person: int, default: int = 0) -> int:  # type: ignore[override]

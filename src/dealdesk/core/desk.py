@@ -163,9 +163,8 @@ class Desk:
             for approval in rows:
                 if approval.assigned_to is not None:
                     self.assigned_deals.setdefault(approval.assigned_to, set()).add(approval.deal_id)
-        self.delegations_of: dict[int, list[Delegation]] = {}  # by delegator
+        self.delegations_of = delegation.by_delegator(snapshot.delegations.values())
         for pending in snapshot.delegations.values():
-            self.delegations_of.setdefault(pending.delegator_id, []).append(pending)
             if pending.reassigned_at is None:
                 self._schedule_delegation_start(pending)
 
@@ -304,10 +303,7 @@ class Desk:
         """The delegator's open approvals the delegate may decide go to the delegate (unless a
         later delegation of the delegator already counts at ``at``)."""
         started.reassigned_at, started.changed = at, True
-        if (
-            delegation.in_force(self.delegations_of[started.delegator_id], started.delegator_id, at)
-            is not started
-        ):
+        if delegation.in_force(self.delegations_of[started.delegator_id], at) is not started:
             return
         delegator = self.people.get(started.delegator_id)
         delegate = self.people.get(started.delegate_id)
@@ -690,8 +686,7 @@ class Desk:
             approval, "initiate", None, None, None if assignee else routing.UNASSIGNED_NOTE, event_id, at
         )
         asked = delegation.asked(approval)
-        mine = self.delegations_of.get(assignee, ()) if assignee is not None else ()
-        away = delegation.stand_in(mine, assignee, asked, self.people, at)
+        away = delegation.stand_in(self.delegations_of, assignee, asked, self.people, at)
         if away is not None and assignee is not None:
             approval.assigned_to = away.delegate_id
             note = delegation.note(away, self.people[assignee].email)
@@ -933,12 +928,9 @@ class Desk:
         self._history(deal, status, deal.status, performer, comments, cause, change_order)
         deal.status, deal.last_status_change, deal.updated_at, deal.changed = status, cause.at, cause.at, True
         seller = self.state.users.get(deal.email or "")
-        told = (
-            notifications.deal_moved(deal, seller.id, status, comments, cause.event_id, cause.at)
-            if seller
-            else None
-        )
-        if told is not None:
+        if seller and (
+            told := notifications.deal_moved(deal, seller.id, status, comments, cause.event_id, cause.at)
+        ):
             self.effects.notifications.append(told)
 
     def _history(

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from dealdesk.checks.kinds.deal_submission import submission_body
-from dealdesk.checks.kinds.delegation import moment
+from dealdesk.checks.values import as_time
 from dealdesk.config import (
     DEAL_PRIORITIES,
     DEAL_TYPES,
@@ -24,7 +24,7 @@ from dealdesk.config import (
     BusinessRules,
 )
 from dealdesk.core import delegation, reapproval, routing
-from dealdesk.core.model import Approval, Delegation
+from dealdesk.core.model import Approval
 from dealdesk.errors import DealDeskError
 from dealdesk.lakehouse.gateway import Lakehouse
 from dealdesk.pipeline.state import read_people_and_load
@@ -165,17 +165,14 @@ def preview_route(lakehouse: Lakehouse, document: dict[str, Any], rules: Busines
     people = {user.id: user for user in snapshot.users.values()}
     at = business_time(document)
     away: dict[tuple[int, str], int] = {}  # (stage, department) -> whom the delegate stands in for
-    delegations_of: dict[int, list[Delegation]] = {}
-    for known in snapshot.delegations.values():
-        delegations_of.setdefault(known.delegator_id, []).append(known)
+    delegations_of = delegation.by_delegator(snapshot.delegations.values())
 
     def load(stage: int, department: str, role: str, level: str | None) -> delegation.EffectiveLoad:
         return delegation.EffectiveLoad(counts, delegations_of, people, (stage, department, role, level), at)
 
     def routed(stage: int, department: str, role: str, level: str | None, person: int | None) -> int | None:
         """Whom an approval routed to ``person`` goes to: their delegate while they are away."""
-        mine = delegations_of.get(person, []) if person is not None else []
-        standing = delegation.stand_in(mine, person, (stage, department, role, level), people, at)
+        standing = delegation.stand_in(delegations_of, person, (stage, department, role, level), people, at)
         if standing is None or person is None:
             return person
         away[(stage, department)] = person
@@ -237,7 +234,7 @@ def preview_route(lakehouse: Lakehouse, document: dict[str, Any], rules: Busines
 
 def business_time(document: dict[str, Any]) -> datetime:
     """The submission's ``occurred_at`` (naive UTC), or now when it has none that reads."""
-    return moment(document.get("occurred_at")) or datetime.now(UTC).replace(tzinfo=None)
+    return as_time(document.get("occurred_at")) or datetime.now(UTC).replace(tzinfo=None)
 
 
 def describe(line_number: int, document: dict[str, Any]) -> str:

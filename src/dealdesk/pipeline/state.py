@@ -8,12 +8,13 @@ history ``seq``, the people and reference data, and counts per person.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from dealdesk.checks.values import as_time
 from dealdesk.config import REFERENCE_PATTERN, BusinessRules, reference_prefix
 from dealdesk.core import ids, monitoring
 from dealdesk.core.model import (
@@ -208,16 +209,8 @@ def _read_deals(
             name: value.get(name) for name in (*APPROVAL_COLUMNS, *JUDGED_COLUMNS)
         }  # to_json leaves out nulls
         for name in ("due_date", "created_at", "updated_at", "completed_at"):
-            value[name] = _timestamp(value.get(name))
+            value[name] = as_time(value.get(name))
         snapshot.add_approval(by_id[value["deal_id"]], Approval(**value))
-
-
-def _timestamp(text: str | None) -> datetime | None:
-    """A timestamp as to_json writes it (ISO 8601, UTC), as a naive UTC datetime."""
-    if text is None:
-        return None
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return moment if moment.tzinfo is None else moment.astimezone(UTC).replace(tzinfo=None)
 
 
 def _read_people(lakehouse: Lakehouse, snapshot: Snapshot, earliest: datetime | None = None) -> None:
@@ -269,7 +262,7 @@ def _read_people(lakehouse: Lakehouse, snapshot: Snapshot, earliest: datetime | 
         if tag == "delegation":
             value = {name: json.loads(text).get(name) for name in DELEGATION_COLUMNS}
             for name in ("starts_at", "ends_at", "created_at", "reassigned_at"):
-                value[name] = _timestamp(value[name])
+                value[name] = as_time(value[name])
             snapshot.delegations[value["id"]] = Delegation(**value)
         elif tag == "load":
             value = json.loads(text)
@@ -280,7 +273,7 @@ def _read_people(lakehouse: Lakehouse, snapshot: Snapshot, earliest: datetime | 
             snapshot.agency_ids.add(int(text))
         elif tag == "user":
             value = json.loads(text)
-            value["updated_at"] = _timestamp(value["updated_at"])
+            value["updated_at"] = as_time(value["updated_at"])
             value.setdefault("department", None)
             value.setdefault("approval_level", None)
             snapshot.users[value["email"]] = User(**value)

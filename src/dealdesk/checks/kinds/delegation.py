@@ -7,7 +7,6 @@ depends on the people as they stand at the document's business time, so the core
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from pyspark.sql import Column
@@ -16,7 +15,7 @@ from pyspark.sql import functions as F
 from dealdesk.checks.columns import as_timestamp, blank, email, max_length, timestamp
 from dealdesk.checks.kind import DocumentKind
 from dealdesk.checks.reasons import failure, gather
-from dealdesk.checks.values import enum, text
+from dealdesk.checks.values import as_time, enum, text
 from dealdesk.config import BusinessRules
 from dealdesk.core import ids
 
@@ -50,25 +49,13 @@ def errors(doc: Column, rules: BusinessRules) -> Column:
     )
 
 
-def moment(value: Any) -> datetime | None:
-    """A checked ISO-8601 time with a zone as naive UTC (how the tables hold business times)."""
-    given = text(value)
-    if given is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(given.replace(" ", "T", 1))
-    except ValueError:
-        return None
-    return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
-
-
 def read_body(doc: dict[str, Any], row: Mapping[str, Any], rules: BusinessRules) -> dict[str, Any]:
     return {
         "id": ids.delegation_id(row["event_id"]),
         "delegator": enum(doc.get("delegator")),
         "delegate": enum(doc.get("delegate")),
-        "starts_at": moment(doc.get("starts_at")),
-        "ends_at": moment(doc.get("ends_at")),
+        "starts_at": as_time(doc.get("starts_at")),
+        "ends_at": as_time(doc.get("ends_at")),
         "reason": text(doc.get("reason")),
     }
 
