@@ -7,10 +7,11 @@ the valid side of a boundary, nothing may fire).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from pyspark.sql import SparkSession
+from pyspark.sql import Row, SparkSession
 from pyspark.sql import functions as F
 
 from dealdesk.checks.columns import as_date, derived_contract_term
@@ -28,29 +29,35 @@ def spark(shared_lakehouse: Lakehouse) -> SparkSession:
     return shared_lakehouse.spark
 
 
-def _evaluate(spark: SparkSession, doc: dict[str, Any], schema: str, errors, warnings=None) -> tuple:
-    frame = spark.createDataFrame([(json.dumps(doc),)], "payload STRING").select(
-        F.from_json("payload", schema).alias("doc")
+Found = list[tuple[str, str]]  # (field, rule) of each reason
+
+
+@dataclass(frozen=True)
+class Judged:
+    errors: Found
+    warnings: Found
+    reasons: list[Row]  # the errors whole: field, rule, value, message
+
+
+def judge_all(
+    spark: SparkSession, docs: dict[str, tuple[dict[str, Any], bool]], schema: str, errors, warnings
+):
+    """Every document of ``docs`` (name -> (document, judged as a draft)) judged in one query: the
+    checks of a kind are one large expression, so a query costs about the same for one row or fifty."""
+    rows = [(name, json.dumps(doc), draft) for name, (doc, draft) in docs.items()]
+    frame = spark.createDataFrame(rows, "name STRING, payload STRING, draft BOOLEAN")
+    doc = F.from_json("payload", schema)
+    judged = frame.select(
+        "name", errors(doc, F.col("draft")).alias("errors"), warnings(doc).alias("warnings")
     )
-    columns = [errors(F.col("doc")).alias("errors")]
-    if warnings is not None:
-        columns.append(warnings(F.col("doc")).alias("warnings"))
-    row = frame.select(*columns).first()
-    found = [(r["field"], r["rule"]) for r in row["errors"]]
-    return (found, [(r["field"], r["rule"]) for r in row["warnings"]]) if warnings else (found, [])
-
-
-def submission_errors(spark: SparkSession, doc: dict[str, Any], *, draft: bool = False) -> list[tuple]:
-    return _evaluate(
-        spark,
-        doc,
-        deal_submission.SCHEMA,
-        lambda d: deal_submission.submission_errors(d, RULES, draft=F.lit(draft)),
-    )[0]
-
-
-def test_the_base_submission_is_valid(spark: SparkSession):
-    assert submission_errors(spark, submission()) == []
+    return {
+        r["name"]: Judged(
+            [(e["field"], e["rule"]) for e in r["errors"]],
+            [(w["field"], w["rule"]) for w in r["warnings"]],
+            r["errors"],
+        )
+        for r in judged.collect()
+    }
 
 
 # (overrides, the (field, rule) that must fire, or None when the document must pass)
@@ -140,79 +147,104 @@ BOUNDARIES = {
 }
 
 
+# Documents the other tests judge: name -> (document, judged as a draft)
+SUBMISSIONS: dict[str, tuple[dict[str, Any], bool]] = {
+    **{case: (submission(overrides), False) for case, (overrides, _) in BOUNDARIES.items()},
+    "base": (submission(), False),
+    "four faults": (
+        submission({"deal.region": "mars", "deal.deal_name": "", "tiers": [], "submitted_by": "nobody"}),
+        False,
+    ),
+    "incomplete draft": (
+        submission({"tiers": [], "deal.term_start_date": None, "deal.advertiser_name": None}),
+        True,
+    ),
+    "draft of region mars": (submission({"tiers": [], "deal.region": "mars"}), True),
+    "draft without a name": (submission({"deal.deal_name": None}), True),
+    "region antarctica": (submission({"deal.region": "antarctica"}), False),
+    "term of 24 months": (submission({"deal.contract_term": 24}), False),
+}
+SCOPING_CASES = {
+    "valid": ({}, None),
+    "ambition 999,999": ({"growth_ambition": 999_999}, ("request.growth_ambition", "minimum")),
+    "no ambition": ({"growth_ambition": None}, ("request.growth_ambition", "required")),
+    "no title": ({"request_title": ""}, ("request.request_title", "required")),
+    "unknown channel": ({"sales_channel": "fax"}, ("request.sales_channel", "one_of")),
+    "no client opportunity": (
+        {"growth_opportunity_client": None},
+        ("request.growth_opportunity_client", "required"),
+    ),
+    "end date = start date": (
+        {"term_start_date": "2026-05-01", "term_end_date": "2026-05-01"},
+        ("request.term_end_date", "end_after_start"),
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def submissions(spark: SparkSession) -> dict[str, Judged]:
+    return judge_all(
+        spark,
+        SUBMISSIONS,
+        deal_submission.SCHEMA,
+        lambda doc, draft: deal_submission.submission_errors(doc, RULES, draft=draft),
+        lambda doc: deal_submission.submission_warnings(doc, RULES),
+    )
+
+
+@pytest.fixture(scope="module")
+def scoping(spark: SparkSession) -> dict[str, Judged]:
+    docs = {case: (scoping_request(**overrides), False) for case, (overrides, _) in SCOPING_CASES.items()}
+    return judge_all(
+        spark,
+        docs,
+        scoping_request_kind.SCHEMA,
+        lambda doc, _draft: scoping_request_kind.errors(doc, RULES),
+        lambda _doc: F.array(),
+    )
+
+
+def test_the_base_submission_is_valid(submissions: dict[str, Judged]):
+    assert submissions["base"].errors == []
+
+
 @pytest.mark.parametrize("case", BOUNDARIES, ids=list(BOUNDARIES))
-def test_submission_rule(spark: SparkSession, case: str):
-    overrides, expected = BOUNDARIES[case]
-    found = submission_errors(spark, submission(overrides))
+def test_submission_rule(submissions: dict[str, Judged], case: str):
+    expected = BOUNDARIES[case][1]
+    found = submissions[case].errors
     if expected is None:
         assert found == []
     else:
         assert expected in found, found
 
 
-def test_every_failing_rule_is_listed_not_only_the_first(spark: SparkSession):
-    doc = submission({"deal.region": "mars", "deal.deal_name": "", "tiers": [], "submitted_by": "nobody"})
-    rules = {rule for _, rule in submission_errors(spark, doc)}
+def test_every_failing_rule_is_listed_not_only_the_first(submissions: dict[str, Judged]):
+    rules = {rule for _, rule in submissions["four faults"].errors}
     assert {"one_of", "required", "tier_count", "email"} <= rules
 
 
-def test_a_draft_is_checked_for_name_and_enumerations_only(spark: SparkSession):
-    incomplete = submission({"tiers": [], "deal.term_start_date": None, "deal.advertiser_name": None})
-    assert submission_errors(spark, incomplete, draft=True) == []
-    assert ("deal.region", "one_of") in submission_errors(
-        spark, submission({"tiers": [], "deal.region": "mars"}), draft=True
-    )
-    assert ("deal.deal_name", "required") in submission_errors(
-        spark, submission({"deal.deal_name": None}), draft=True
-    )
+def test_a_draft_is_checked_for_name_and_enumerations_only(submissions: dict[str, Judged]):
+    assert submissions["incomplete draft"].errors == []
+    assert ("deal.region", "one_of") in submissions["draft of region mars"].errors
+    assert ("deal.deal_name", "required") in submissions["draft without a name"].errors
 
 
-def test_reasons_carry_the_offending_value(spark: SparkSession):
-    frame = spark.createDataFrame(
-        [(json.dumps(submission({"deal.region": "antarctica"})),)], "payload STRING"
-    ).select(
-        deal_submission.submission_errors(
-            F.from_json("payload", deal_submission.SCHEMA), RULES, draft=F.lit(False)
-        )
-    )
-    (reason,) = frame.first()[0]
+def test_reasons_carry_the_offending_value(submissions: dict[str, Judged]):
+    (reason,) = submissions["region antarctica"].reasons
     assert reason["value"] == "antarctica"
     assert "northeast" in reason["message"]
 
 
-def test_a_contract_term_that_disagrees_with_the_dates_is_a_warning(spark: SparkSession):
-    doc = submission({"deal.contract_term": 24})
-    errors, warnings = _evaluate(
-        spark,
-        doc,
-        deal_submission.SCHEMA,
-        lambda d: deal_submission.submission_errors(d, RULES, draft=F.lit(False)),
-        lambda d: deal_submission.submission_warnings(d, RULES),
-    )
-    assert errors == []
-    assert warnings == [("deal.contract_term", "derived_from_dates")]
+def test_a_contract_term_that_disagrees_with_the_dates_is_a_warning(submissions: dict[str, Judged]):
+    judged = submissions["term of 24 months"]
+    assert judged.errors == []
+    assert judged.warnings == [("deal.contract_term", "derived_from_dates")]
 
 
-@pytest.mark.parametrize(
-    ("overrides", "expected"),
-    [
-        ({}, None),
-        ({"growth_ambition": 999_999}, ("request.growth_ambition", "minimum")),
-        ({"growth_ambition": None}, ("request.growth_ambition", "required")),
-        ({"request_title": ""}, ("request.request_title", "required")),
-        ({"sales_channel": "fax"}, ("request.sales_channel", "one_of")),
-        ({"growth_opportunity_client": None}, ("request.growth_opportunity_client", "required")),
-        (
-            {"term_start_date": "2026-05-01", "term_end_date": "2026-05-01"},
-            ("request.term_end_date", "end_after_start"),
-        ),
-    ],
-)
-def test_scoping_rule(spark: SparkSession, overrides: dict, expected: tuple | None):
-    doc = scoping_request(**overrides)
-    found, _ = _evaluate(
-        spark, doc, scoping_request_kind.SCHEMA, lambda d: scoping_request_kind.errors(d, RULES)
-    )
+@pytest.mark.parametrize("case", SCOPING_CASES, ids=list(SCOPING_CASES))
+def test_scoping_rule(scoping: dict[str, Judged], case: str):
+    expected = SCOPING_CASES[case][1]
+    found = scoping[case].errors
     assert found == [] if expected is None else expected in found, found
 
 
