@@ -81,7 +81,7 @@ def test_check_constraint_fails_and_default_fills(project: Lakehouse):
     assert project.read("users").where("id = 102").count() == 0
 
 
-@pytest.mark.conformance
+@pytest.mark.conformance(exhaustive_on=["spark"])  # Spark: every view equals the embedded engine's
 def test_views_are_created_and_queryable(project: Lakehouse):
     views = discover_views()
     assert project.view_names() == sorted(v.name for v in views)
@@ -99,7 +99,7 @@ def test_views_are_created_and_queryable(project: Lakehouse):
     assert project.sql("SELECT count(*) AS n FROM approval_details").collect()[0]["n"] == 0
 
 
-@pytest.mark.conformance
+@pytest.mark.conformance(exhaustive_on=["spark"])  # Spark: `project` already reads in a new server
 def test_cli_sql_json_reads_what_another_process_wrote(engine: str, built: Built, project: Lakehouse):
     home, schema = built.home, built.schema
     advertisers = project.table_name("advertisers")

@@ -55,7 +55,7 @@ POISONS = {
 }
 
 
-@pytest.mark.conformance
+@pytest.mark.conformance(exhaustive_on=["spark"])  # on Spark: make test-exhaustive
 def test_a_poison_line_is_rejected_the_valid_file_after_it_applied_and_the_next_run_is_clean(
     engine: str, built: Built, tmp_path: Path
 ):

@@ -5,7 +5,9 @@ engine. The drill runs once per engine: a run with a wrong rules file writes bad
 engine under test backs up before it and restores to the versions before it, and the same run
 with the right rules then equals a clean run. Yesterday's run and the clean reference are made
 by the embedded engine (setting the scene); the backup, the bad run, the restore (RESTORE TABLE
-on Spark) and the corrected run run on the engine under test.
+on Spark) and the corrected run run on the engine under test. `make test` runs the drill on the
+embedded engine; on Spark (minutes of statements) it runs, with maintenance, in
+`make test-exhaustive` (engine conformance proves RESTORE, OPTIMIZE and VACUUM on Spark in both).
 """
 
 from __future__ import annotations
@@ -280,7 +282,7 @@ def cli(drill: dict, *args: str) -> int:
     return main(["--engine", drill["engine"], "--home", home, "--schema", lakehouse.target.schema, *args])
 
 
-@pytest.mark.conformance
+@pytest.mark.conformance(exhaustive_on=["spark"])
 def test_recovery_drill(drill: dict, capsys: pytest.CaptureFixture[str]):
     clean, recovery = drill["clean"], drill["recovery"]
     assert {"deal_approvals", "approval_actions"} <= set(
@@ -328,7 +330,7 @@ def test_recovery_drill(drill: dict, capsys: pytest.CaptureFixture[str]):
     assert {row["source"] for row in from_backup.rows()} == {f"backup {drill['backup'].backup_id}"}
 
 
-@pytest.mark.conformance
+@pytest.mark.conformance(exhaustive_on=["spark"])
 def test_audit_retention_in_force_is_seven_years(drill: dict):
     recovery: Recovery = drill["recovery"]
     for table in audit_tables():
@@ -401,6 +403,7 @@ def test_backup_and_restore_commands_on_one_table(
 
 
 @pytest.mark.conformance(engines=["spark"])
+@pytest.mark.exhaustive  # with the drill on Spark: make test-exhaustive
 def test_maintenance_compacts_and_vacuums_and_keeps_the_oldest_version_readable(drill: dict):
     lakehouse: Lakehouse = drill["tested"]
     for table in ("approval_actions", "deal_approvals"):  # an audit table (7 years kept) and another

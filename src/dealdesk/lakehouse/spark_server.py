@@ -169,7 +169,8 @@ class SparkServer:
             "spark.sql.warehouse.dir": str(workdir / "warehouse"),
             "spark.local.dir": str(workdir / "tmp"),
             "spark.driver.memory": DRIVER_MEMORY,  # read by spark-submit: the JVM's -Xmx
-            "spark.driver.extraJavaOptions": f"-Duser.timezone=UTC -Dderby.system.home={workdir}",
+            # The throughput collector: about a tenth less processor time than G1 on a migrate.
+            "spark.driver.extraJavaOptions": f"-Duser.timezone=UTC -Dderby.system.home={workdir} -XX:+UseParallelGC",
         }
         command = [str(self.tools.spark_home / "bin" / "spark-submit"), "--class", SERVER_CLASS]
         command += ["--jars", ",".join(str(jar) for jar in self.tools.jars)]
