@@ -21,6 +21,7 @@ from tests.core_builders import (
     rules_of,
     scoping_document,
     snapshot,
+    status_change,
     submission,
     uid,
     user_document,
@@ -178,6 +179,18 @@ def test_a_draft_saved_again_stays_a_draft_with_no_new_history():
     )
     # the expiry counts from when the draft was first stored
     assert deal["draft_expires_at"] == T0 + LIFETIME
+
+
+def test_a_draft_submitted_by_a_status_change_is_routed_alike_in_one_run_or_two():
+    draft, submit = submission(T0, status="draft"), status_change(REF, "submitted", SELLER, at(5))
+    apart, together = World(), World()
+    apart.run([draft])
+    apart.run([submit])  # the deal's row is in the table: only its state is written
+    together.run([draft, submit])
+    for world in (apart, together):
+        deal = world.deal(REF)
+        assert (deal["status"], deal["submitted_at"], deal["draft_expires_at"]) == ("under_review", at(5), None)
+    assert apart.dump() == together.dump()
 
 
 def test_a_draft_submitted_again_is_promoted_and_routed():

@@ -881,6 +881,7 @@ class Desk:
             self._move(deal, new, performer.id, body.get("comments"), _cause(document), 1)
         if new == "submitted":  # a draft submitted by hand is routed like any submission
             deal.submitted_at = deal.submitted_at or document.occurred_at
+            deal.draft_expires_at = None  # no longer a draft: nothing left to expire
             self._route(deal, document)
         return deal.reference_number
 
@@ -1082,6 +1083,8 @@ class Desk:
                 "revision_reason": deal.revision_reason,
                 "updated_at": deal.updated_at,
                 "flow_intelligence": deal.flow_intelligence,
+                "submitted_at": deal.submitted_at,
+                "draft_expires_at": deal.draft_expires_at,
             }
             if deal.row is None:
                 effects.deals_moved.append(state)
@@ -1090,8 +1093,6 @@ class Desk:
                 **deal.row,
                 **state,
                 "revision_count": deal.revision_count,
-                "submitted_at": deal.submitted_at,
-                "draft_expires_at": deal.draft_expires_at,
             }
             (effects.deals_replaced if deal.existed else effects.deals_new).append(row)
             parts = self.parts.get(deal.id, {})

@@ -20,7 +20,15 @@ from dealdesk.lakehouse.gateway import DELETE_FLAG, Lakehouse
 
 # Columns an update never changes.
 KEPT_ON_UPDATE = {"id", "created_at", "reference_number"}
-DEAL_STATE = ["status", "last_status_change", "revision_reason", "updated_at", "flow_intelligence"]
+DEAL_STATE = [
+    "status",
+    "last_status_change",
+    "revision_reason",
+    "updated_at",
+    "flow_intelligence",
+    "submitted_at",
+    "draft_expires_at",
+]
 
 
 def _insert(
