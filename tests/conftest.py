@@ -43,13 +43,6 @@ def empty_lakehouse(lakehouse_home: Path) -> Lakehouse:
     return Lakehouse.open(new_target(lakehouse_home))
 
 
-@pytest.fixture
-def lakehouse(empty_lakehouse: Lakehouse) -> Iterator[Lakehouse]:
-    """A freshly migrated lakehouse on a schema of its own."""
-    MigrationRunner(empty_lakehouse).migrate()
-    yield empty_lakehouse
-
-
 @pytest.fixture(scope="session")
 def shared_lakehouse(lakehouse_home: Path) -> Lakehouse:
     """One migrated lakehouse for tests that only read the schema."""
@@ -81,6 +74,13 @@ def copy_of(home: Path, schema: str, prefix: str = "t", engine: str = "local") -
 def fresh_lakehouse(lakehouse_home: Path, prepared_schema: str) -> Lakehouse:
     """A migrated lakehouse on a schema of its own, copied from the prepared one."""
     return copy_of(lakehouse_home, prepared_schema)
+
+
+@pytest.fixture
+def lakehouse(fresh_lakehouse: Lakehouse) -> Lakehouse:
+    """A migrated lakehouse on a schema of its own (a copy of the prepared one: half a second
+    where migrating takes three; tests/test_migrations.py migrates its own)."""
+    return fresh_lakehouse
 
 
 # -- engines -------------------------------------------------------------------------------------
