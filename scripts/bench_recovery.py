@@ -87,15 +87,15 @@ def main(argv: list[str] | None = None) -> int:
     backup_seconds, backup = timed(lambda: recovery.backup(keep=7))
     before = datetime.now(UTC).replace(tzinfo=None).isoformat() + "Z"
     change_seconds, _ = timed(lambda: bad_change(lakehouse, months))
-    request = RestoreRequest("timestamp", before)
-    dry_seconds, _ = timed(lambda: recovery.restore(request, include_audit=True, dry_run=True))
+    request = RestoreRequest("timestamp", before, include_audit=True)
+    dry_seconds, _ = timed(lambda: recovery.restore(request, dry_run=True))
     print("restore to the time before the change ...", flush=True)
-    pit_seconds, pit = timed(lambda: recovery.restore(request, include_audit=True))
+    pit_seconds, pit = timed(lambda: recovery.restore(request))
     restored_counts = bench.row_counts(lakehouse)
     bad_change(lakehouse, months)
     print("restore from the backup ...", flush=True)
     from_backup_seconds, from_backup = timed(
-        lambda: recovery.restore(RestoreRequest("backup"), include_audit=True)
+        lambda: recovery.restore(RestoreRequest("backup", include_audit=True))
     )
 
     results = {

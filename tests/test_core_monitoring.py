@@ -72,8 +72,8 @@ def test_an_urgent_deal_waiting_more_than_a_day_needs_attention():
 
 def test_a_deal_negotiating_over_its_days_needs_attention():
     limit = RULES.monitoring.negotiating_attention_days
-    assert limit > RULES.monitoring.status_age_days.negotiating  # the status age rule comes first
-    at_limit = T0 + timedelta(days=RULES.monitoring.status_age_days.negotiating)
+    assert limit > RULES.monitoring.status_age_days["negotiating"]  # the status age rule comes first
+    at_limit = T0 + timedelta(days=RULES.monitoring.status_age_days["negotiating"])
     assert flag(deal("negotiating"), [], at_limit - timedelta(seconds=1), RULES) == "on_track"
     assert flag(deal("negotiating"), [], at_limit, RULES) == "needs_attention"
 
@@ -81,7 +81,7 @@ def test_a_deal_negotiating_over_its_days_needs_attention():
 def test_a_deal_as_old_as_its_status_limit_needs_attention():
     limits = RULES.monitoring.status_age_days
     for status in LIVE:
-        days = getattr(limits, status)
+        days = limits[status]
         assert flag(deal(status), [], T0 + timedelta(days=days, seconds=-1), RULES) == "on_track", status
         assert flag(deal(status), [], T0 + timedelta(days=days), RULES) == "needs_attention", status
 

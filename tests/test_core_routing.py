@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
+from dealdesk.config import load_rules
 from dealdesk.core import ids, routing
 from dealdesk.core.desk import decide
+from dealdesk.errors import ConfigurationError
 from tests.core_builders import (
     APPROVERS,
     FINANCE,
@@ -145,10 +149,45 @@ def test_due_dates_and_priority_follow_the_deal_priority(priority, hours, approv
     } == {(timedelta(hours=hours), at(3), approval_priority)}
 
 
-def test_sla_hours_are_configuration():
-    rules = replace(RULES, sla_hours=replace(RULES.sla_hours, high=36))
+def test_sla_hours_are_configuration(tmp_path: Path):
+    (tmp_path / "rules.json").write_text(json.dumps({"sla_hours": {"high": 36}}))
+    rules = load_rules(tmp_path / "rules.json")
+    assert rules.sla_hours == {**RULES.sla_hours, "high": 36}  # the other priorities stay
     effects = decide(snapshot(), [submission(T0, priority="high")], rules)
     assert {r["due_date"] - r["created_at"] for r in effects.approvals_new} == {timedelta(hours=36)}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"sla_hours": {"hgih": 36}}, r"sla_hours names unknown key\(s\) hgih; known: critical, high"),
+        ({"sla_hours": {"high": "36"}}, r"'sla_hours\.high' must be a whole number above 0, got '36'"),
+        ({"sla_hours": 36}, r"'sla_hours' must be an object"),
+        (
+            {"monitoring": {"status_age_days": {"signed": 0}}},
+            r"'monitoring\.status_age_days\.signed' must be",
+        ),
+        (
+            {"monitoring": {"status_age_days": {"sleeping": 3}}},
+            r"status_age_days names unknown key\(s\) sleeping",
+        ),
+        (
+            {"ladder": {"director": 40_000}},
+            r"ladder must give every level a bound, rising from manager to svp",
+        ),
+        ({"ladder": {"manager": "50k"}}, r"'ladder\.manager' must be a number above 0, got '50k'"),
+        (
+            {"ladder": {"avp": 75_000}},
+            r"ladder names unknown key\(s\) avp; known: manager, director, vp, svp",
+        ),
+    ],
+)
+def test_a_setting_by_level_priority_or_status_refuses_an_unknown_key_or_a_bad_number(
+    tmp_path: Path, overrides: dict, message: str
+):
+    (tmp_path / "rules.json").write_text(json.dumps(overrides))
+    with pytest.raises(ConfigurationError, match=message):
+        load_rules(tmp_path / "rules.json")
 
 
 # -- the dollar ladder -------------------------------------------------------------------------------
@@ -196,7 +235,7 @@ def test_every_ladder_boundary_decides_the_business_approval(value, level):
 
 
 def test_the_ladder_is_configuration():
-    rules = replace(RULES, ladder=replace(RULES.ladder, manager=60_000))
+    rules = replace(RULES, ladder={**RULES.ladder, "manager": 60_000})
     world = World(rules=rules)
     world.run([submission(T0, value=55_000)])
     world.run(approve_stage1(REF))

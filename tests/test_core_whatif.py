@@ -6,14 +6,13 @@ from dataclasses import replace
 
 import pytest
 
-from dealdesk.config import ApprovalLadder
 from dealdesk.core import whatif
 from dealdesk.core.desk import decide
 from dealdesk.core.model import LatestApplied
 from tests.core_builders import APPROVERS, FINANCE, RULES, TRADING, World, action, at, submission
 
 SMALL, LARGE = "DEAL-2026-001", "DEAL-2026-002"
-PROPOSAL = replace(RULES, ladder=ApprovalLadder(manager=25_000.0))
+PROPOSAL = replace(RULES, ladder={**RULES.ladder, "manager": 25_000.0})
 
 
 def documents(rules=RULES) -> list:

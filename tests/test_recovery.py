@@ -23,7 +23,7 @@ from chispa import assert_df_equality
 
 from dealdesk.cli.main import main, open_lakehouse
 from dealdesk.cli.workflow import sample_days
-from dealdesk.config import AUDIT_RETENTION_DAYS, ApprovalLadder, BusinessRules
+from dealdesk.config import AUDIT_RETENTION_DAYS, BusinessRules
 from dealdesk.errors import RecoveryError
 from dealdesk.lakehouse.ddl import discover
 from dealdesk.lakehouse.engine import Target
@@ -49,7 +49,7 @@ from tests.test_reliability import BOOKKEEPING, PROCESSING_COLUMNS, WRITTEN_AT_C
 
 RULES = BusinessRules()
 # The wrong rules file of the drill: every deal needs the highest approval level.
-WRONG_RULES = replace(RULES, ladder=ApprovalLadder(manager=1, director=2, vp=3, svp=4))
+WRONG_RULES = replace(RULES, ladder={"manager": 1, "director": 2, "vp": 3, "svp": 4})
 T0 = datetime(2026, 3, 1, 12, 0, 0)
 
 
@@ -117,7 +117,8 @@ def test_whole_schema_plan_from_a_timestamp_refuses_changed_audit_tables_without
         RecoveryError, match=r"append-only audit table approval_actions refused.*--include-audit"
     ):
         plan_restore(request, tables, histories, audit=["approval_actions"])
-    plans = plan_restore(request, tables, histories, audit=["approval_actions"], include_audit=True)
+    included = replace(request, include_audit=True)
+    plans = plan_restore(included, tables, histories, audit=["approval_actions"])
     assert [(p.table, p.current_version, p.target_version, p.changes) for p in plans] == [
         ("approval_actions", 1, 0, True),
         ("deals", 2, 1, True),
@@ -138,27 +139,25 @@ def test_an_audit_table_that_would_not_change_needs_no_flag():
 
 
 @pytest.mark.parametrize(
-    ("request_", "one_table", "message"),
+    ("request_", "message"),
     [
         (
-            RestoreRequest("version", "9"),
-            True,
+            RestoreRequest("version", "9", "deals"),
             r"--version 9: table deals has no such version \(versions 0 to 2",
         ),
-        (RestoreRequest("version", "x"), True, r"--version 'x' is not a whole number"),
-        (RestoreRequest("version", "1"), False, r"--version needs --table"),
-        (RestoreRequest("timestamp", "yesterday"), False, r"--timestamp 'yesterday' is not an ISO 8601 time"),
+        (RestoreRequest("version", "x", "deals"), r"--version 'x' is not a whole number"),
+        (RestoreRequest("version", "1"), r"--version needs --table"),
+        (RestoreRequest("timestamp", "yesterday"), r"--timestamp 'yesterday' is not an ISO 8601 time"),
         (
             RestoreRequest("backup", "20990101T000000000000Z"),
-            False,
             r"--backup 20990101T000000000000Z: no such backup",
         ),
     ],
 )
-def test_bad_targets_get_one_line_naming_the_value(request_: RestoreRequest, one_table: bool, message: str):
+def test_bad_targets_get_one_line_naming_the_value(request_: RestoreRequest, message: str):
     backups = [BackupRecord("20260301T120000000000Z", "deals", 1, 0)]
     with pytest.raises(RecoveryError, match=message):
-        plan_restore(request_, ["deals"], {"deals": history(0, 5, 10)}, backups, one_table=one_table)
+        plan_restore(request_, ["deals"], {"deals": history(0, 5, 10)}, backups)
 
 
 def test_backups_pick_the_latest_and_name_tables_missing_from_them():
@@ -305,9 +304,9 @@ def test_recovery_drill(drill: dict, capsys: pytest.CaptureFixture[str]):
     } == backup_rows  # the backup is of the same moment
     assert shown["deal_approvals"]["action"] == "would restore" and shown["users"]["action"] == "unchanged"
     assert all(row["dry_run"] and row["new_version"] is None for row in shown.values())
-    assert recovery.plan(RestoreRequest("timestamp", moment), include_audit=True)[0].changes is not None
+    assert recovery.plan(RestoreRequest("timestamp", moment, include_audit=True))[0].changes is not None
 
-    report = recovery.restore(RestoreRequest("timestamp", moment), include_audit=True)
+    report = recovery.restore(RestoreRequest("timestamp", moment, include_audit=True))
     restored = {p.table for p in report.plans if p.changes}
     assert {"deal_approvals", "approval_actions", "raw_documents", "landed_files"} <= restored
     records = recovery.lakehouse.read("restores").collect()
@@ -325,7 +324,7 @@ def test_recovery_drill(drill: dict, capsys: pytest.CaptureFixture[str]):
     assert_same_business_tables(drill["tested"], clean)
 
     # A restore from the backup (taken before the bad run) would bring the same rows back.
-    from_backup = recovery.restore(RestoreRequest("backup"), include_audit=True, dry_run=True)
+    from_backup = recovery.restore(RestoreRequest("backup", include_audit=True), dry_run=True)
     assert from_backup.rows_target == backup_rows
     assert {row["source"] for row in from_backup.rows()} == {f"backup {drill['backup'].backup_id}"}
 

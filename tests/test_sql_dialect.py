@@ -360,8 +360,8 @@ def test_backup_restore_and_maintenance_statements_are_databricks_sql():
         for t in recoverable_tables()
     ]
     report = recovery.backup(keep=2, now=datetime(2026, 3, 20))
-    recovery.restore(RestoreRequest("version", "1"), "deals")
-    recovery.restore(RestoreRequest("backup", None), include_audit=True)
+    recovery.restore(RestoreRequest("version", "1", "deals"))
+    recovery.restore(RestoreRequest("backup", None, include_audit=True))
     sent = [*lakehouse.sent, *maintenance_statements(lakehouse, lakehouse.table_names())]
 
     # each restore recorded, and the lease left with it (the next run checks everything)

@@ -108,67 +108,80 @@ STATUS_TRANSITIONS: dict[str, tuple[str, ...]] = {
 }
 
 
-@dataclass(frozen=True)
-class ApprovalLadder:
+def _default_ladder() -> dict[str, float]:
     """Inclusive lower bounds of deal value (USD) for each business approval level."""
-
-    manager: float = 50_000.0
-    director: float = 100_000.0
-    vp: float = 500_000.0
-    svp: float = 1_000_000.0
-
-    def thresholds(self) -> list[tuple[str, float]]:
-        """(level, lower bound) from the highest level down."""
-        return [(level, getattr(self, level)) for level in reversed(APPROVAL_LEVELS)]
-
-    def level_for(self, deal_value: float) -> str | None:
-        for level, bound in self.thresholds():
-            if deal_value >= bound:
-                return level
-        return None
+    return {"manager": 50_000.0, "director": 100_000.0, "vp": 500_000.0, "svp": 1_000_000.0}
 
 
-@dataclass(frozen=True)
-class SlaHours:
+def _default_sla_hours() -> dict[str, int]:
     """Hours from routing to an approval's due date, by deal priority."""
-
-    critical: int = 24
-    high: int = 48
-    medium: int = 72
-    low: int = 72
+    return {"critical": 24, "high": 48, "medium": 72, "low": 72}
 
 
-@dataclass(frozen=True)
-class StatusAgeLimits:
+def _default_status_age_days() -> dict[str, int]:
     """Days in a status after which monitoring flags a deal as needing attention."""
+    return {
+        "submitted": 2,
+        "scoping": 3,
+        "under_review": 3,
+        "negotiating": 4,
+        "approved": 2,
+        "contract_drafting": 3,
+        "client_review": 4,
+    }
 
-    submitted: int = 2
-    scoping: int = 3
-    under_review: int = 3
-    negotiating: int = 4
-    approved: int = 2
-    contract_drafting: int = 3
-    client_review: int = 4
+
+def _check_keyed(
+    setting: str, values: dict[str, Any], known: tuple[str, ...], number: type | tuple[type, ...] = int
+) -> None:
+    """A setting keyed by an enumeration: known keys only, each a number above 0 (whole by default)."""
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise ConfigurationError(
+            f"rules override: {setting} names unknown key(s) {', '.join(unknown)}; known: {', '.join(known)}"
+        )
+    for key, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, number) or value <= 0:
+            kind = "a whole number" if number is int else "a number"
+            raise ConfigurationError(
+                f"rules override: '{setting}.{key}' must be {kind} above 0, got {value!r}"
+            )
 
 
 @dataclass(frozen=True)
 class ValidationLimits:
+    """What the content checks and the core accept (business rules, sections 2 and 7)."""
+
     deal_name_max_chars: int = 500
     free_text_max_chars: int = 10_000
+    """Longest free text: descriptions, comments, notes, reasons."""
     min_growth_ambition: float = 1_000_000.0
+    """The least growth ambition a deal or a scoping request may give."""
     max_tiers: int = 5
     days_per_month: float = 30.44
+    """A contract's term in months is its days over this, rounded."""
     default_contract_term_months: int = 12
+    """The term when a deal gives no dates and no valid term."""
     draft_lifetime_days: int = 30
+    """A draft never submitted is lost this many days after it was saved."""
 
 
 @dataclass(frozen=True)
 class MonitoringRules:
+    """When monitoring escalates an approval or flags a deal as needing attention (section 8)."""
+
+    status_age_days: dict[str, int] = field(default_factory=_default_status_age_days)
+    """Days in a status after which a deal needs attention, by status (a status not named: never)."""
     overdue_escalation_hours: int = 24
+    """A pending approval this long past its due date has its priority raised."""
     revision_count_attention: int = 2
+    """A deal revised this many times needs attention."""
     urgent_priority_attention_days: int = 1
+    """A deal of an urgent priority this many days in its status needs attention."""
     negotiating_attention_days: int = 7
-    status_age_days: StatusAgeLimits = field(default_factory=StatusAgeLimits)
+
+    def __post_init__(self) -> None:
+        _check_keyed("monitoring.status_age_days", self.status_age_days, DEAL_STATUSES)
 
 
 def _default_category_departments() -> dict[str, str]:
@@ -241,8 +254,8 @@ class ReapprovalRules:
 
 @dataclass(frozen=True)
 class BusinessRules:
-    ladder: ApprovalLadder = field(default_factory=ApprovalLadder)
-    sla_hours: SlaHours = field(default_factory=SlaHours)
+    ladder: dict[str, float] = field(default_factory=_default_ladder)  # lower bounds by approval level
+    sla_hours: dict[str, int] = field(default_factory=_default_sla_hours)  # by deal priority
     validation: ValidationLimits = field(default_factory=ValidationLimits)
     monitoring: MonitoringRules = field(default_factory=MonitoringRules)
     reapproval: ReapprovalRules = field(default_factory=ReapprovalRules)
@@ -252,6 +265,20 @@ class BusinessRules:
     # Seed for approval_departments.incentive_types; the table is the live map.
     category_departments: dict[str, str] = field(default_factory=_default_category_departments)
 
+    def __post_init__(self) -> None:
+        _check_keyed("sla_hours", self.sla_hours, DEAL_PRIORITIES)
+        _check_keyed("ladder", self.ladder, APPROVAL_LEVELS, number=(int, float))
+        bounds = [self.ladder[level] for level in APPROVAL_LEVELS if level in self.ladder]
+        if len(bounds) != len(APPROVAL_LEVELS) or bounds != sorted(set(bounds)):
+            raise ConfigurationError(
+                f"rules override: ladder must give every level a bound, rising from manager to svp, got {self.ladder}"
+            )
+
+    def level_for(self, deal_value: float) -> str | None:
+        """The business approval level of a deal value: the highest whose bound it reaches (None:
+        below the ladder)."""
+        return next((level for level in reversed(APPROVAL_LEVELS) if deal_value >= self.ladder[level]), None)
+
 
 def _apply_overrides(obj: Any, overrides: dict[str, Any], path: str) -> Any:
     known = {f.name: f for f in fields(obj)}
@@ -260,9 +287,10 @@ def _apply_overrides(obj: Any, overrides: dict[str, Any], path: str) -> Any:
         if key not in known:
             raise ConfigurationError(f"rules override: unknown setting '{path}{key}'")
         current = getattr(obj, key)
+        nested = isinstance(current, dict) or hasattr(current, "__dataclass_fields__")
+        if nested and not isinstance(value, dict):
+            raise ConfigurationError(f"rules override: '{path}{key}' must be an object")
         if hasattr(current, "__dataclass_fields__"):
-            if not isinstance(value, dict):
-                raise ConfigurationError(f"rules override: '{path}{key}' must be an object")
             changes[key] = _apply_overrides(current, value, f"{path}{key}.")
         elif isinstance(current, dict):
             changes[key] = {**current, **value}

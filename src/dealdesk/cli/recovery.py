@@ -55,19 +55,20 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def restore_request(args: argparse.Namespace) -> RestoreRequest:
+    scope = {"table": args.table, "include_audit": args.include_audit}
     given = [(kind, value) for kind in ("version", "timestamp", "backup") if (value := getattr(args, kind))]
     if len(given) > 1:
         raise RecoveryError("give one of --version, --timestamp and --backup")
     if not given:
-        return RestoreRequest("backup", None)  # no target: the latest backup
+        return RestoreRequest("backup", None, **scope)  # no target: the latest backup
     kind, value = given[0]
-    return RestoreRequest(kind, None if kind == "backup" and value == "latest" else value)
+    return RestoreRequest(kind, None if kind == "backup" and value == "latest" else value, **scope)
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
     request = restore_request(args)
     recovery = Recovery(open_to_read(args))
-    report = recovery.restore(request, args.table, include_audit=args.include_audit, dry_run=args.dry_run)
+    report = recovery.restore(request, dry_run=args.dry_run)
     rows = report.rows()
     if args.format not in TEXT:
         _print_records(

@@ -19,7 +19,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -119,12 +119,12 @@ class _DecisionFailed(Exception):
 
 @dataclass(order=True)
 class _Timer:
+    """A business time at which monitoring acts: ``fire(at)``, in the order of application."""
+
     at: datetime
     rank: int
     key: str
-    reference: str = ""
-    approval_id: int = 0
-    delegation_id: int = 0
+    fire: Callable[[datetime], None] = field(compare=False)
 
 
 class Desk:
@@ -624,7 +624,7 @@ class Desk:
     def _business_step(self, deal: Deal, at: datetime, event_id: str) -> str | None:
         """Stage 1 complete: "approved" when the value is below the ladder or the previous round's
         business approval carries over; else the stage-2 approval is opened (None)."""
-        level = self.rules.ladder.level_for(deal.deal_value)
+        level = self.rules.level_for(deal.deal_value)
         if level is None:
             return "approved"
         prior = self.state.previous_business.get(deal.id)
@@ -1007,39 +1007,46 @@ class Desk:
         self.open_counts.update(self._open_by(deal))
 
     # -- monitoring's timers ----------------------------------------------------------------------------
+    def _schedule(self, at: datetime, key: str, fire: Callable[[datetime], None]) -> None:
+        heapq.heappush(self.timers, _Timer(at, TIMER_RANK, key, fire))
+
     def _schedule_draft_expiry(self, deal: Deal) -> None:
         if self.as_of is None or deal.status != "draft" or deal.draft_expires_at is None:
             return
         if deal.draft_expires_at <= self.as_of:
-            heapq.heappush(self.timers, _Timer(deal.draft_expires_at, TIMER_RANK, f"draft:{deal.reference_number}",
-                                               reference=deal.reference_number))  # fmt: skip
+            reference = deal.reference_number
+            self._schedule(
+                deal.draft_expires_at,
+                f"draft:{reference}",
+                lambda at: self._expire_draft(self.state.deals[reference], at),
+            )
 
     def _schedule_escalation(self, deal: Deal, approval: Approval) -> None:
         if self.as_of is None or approval.status != "pending":
             return
         due = approval.due_date + timedelta(hours=self.rules.monitoring.overdue_escalation_hours)
         if due <= self.as_of:
-            heapq.heappush(self.timers, _Timer(due, TIMER_RANK, f"escalate:{approval.id}",
-                                               reference=deal.reference_number, approval_id=approval.id))  # fmt: skip
+            reference, approval_id = deal.reference_number, approval.id
+            self._schedule(
+                due,
+                f"escalate:{approval_id}",
+                lambda at: self._escalate(self.state.deals[reference], approval_id, at),
+            )
 
     def _schedule_delegation_start(self, pending: Delegation) -> None:
         if self.as_of is not None and pending.begins <= self.as_of:
-            heapq.heappush(self.timers, _Timer(pending.begins, TIMER_RANK, f"delegate:{pending.source_event_id}",
-                                               delegation_id=pending.id))  # fmt: skip
+            event_id = f"{delegation.START_EVENT_PREFIX}{pending.source_event_id}"
+            started = pending.id
+            self._schedule(
+                pending.begins,
+                f"delegate:{pending.source_event_id}",
+                lambda at: self._start_delegation(self.state.delegations[started], at, event_id),
+            )
 
     def _fire_timers(self, until: tuple[datetime, int] | None) -> None:
         while self.timers and (until is None or (self.timers[0].at, self.timers[0].rank) < until):
             timer = heapq.heappop(self.timers)
-            if timer.delegation_id:
-                started = self.state.delegations[timer.delegation_id]
-                event_id = f"{delegation.START_EVENT_PREFIX}{started.source_event_id}"
-                self._start_delegation(started, timer.at, event_id)
-                continue
-            deal = self.state.deals[timer.reference]
-            if timer.key.startswith("draft:"):
-                self._expire_draft(deal, timer.at)
-            else:
-                self._escalate(deal, timer.approval_id, timer.at)
+            timer.fire(timer.at)
 
     def _expire_draft(self, deal: Deal, at: datetime) -> None:
         if deal.status != "draft" or deal.draft_expires_at != at:

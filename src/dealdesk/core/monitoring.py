@@ -77,8 +77,7 @@ def flag(deal: Deal, open_due_dates: Iterable[datetime | None], as_of: datetime,
     monitoring = rules.monitoring
     since = deal.last_status_change or deal.created_at
     days = None if since is None else (_seconds(as_of) - _seconds(since)) / SECONDS_PER_DAY
-    limits = monitoring.status_age_days
-    limit = getattr(limits, deal.status) if deal.status in limits.__dataclass_fields__ else None
+    limit = monitoring.status_age_days.get(deal.status)
     attention = (
         deal.status == "revision_requested"
         or any(due is not None and due < as_of for due in open_due_dates)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
-from dealdesk.config import APPROVAL_LEVELS, APPROVAL_PRIORITIES, DEPARTMENTS, BusinessRules, SlaHours
+from dealdesk.config import APPROVAL_LEVELS, APPROVAL_PRIORITIES, DEPARTMENTS, BusinessRules
 from dealdesk.core.model import Department, User
 
 STAGE_DEPARTMENT_REVIEW = 1
@@ -28,8 +28,9 @@ def approval_priority(deal_priority: str | None) -> str:
     return APPROVAL_PRIORITY_FOR_DEAL.get(deal_priority or "", DEFAULT_APPROVAL_PRIORITY)
 
 
-def due_date(routed_at: datetime, deal_priority: str | None, sla: SlaHours) -> datetime:
-    hours = getattr(sla, deal_priority or "medium", sla.medium)
+def due_date(routed_at: datetime, deal_priority: str | None, sla_hours: Mapping[str, int]) -> datetime:
+    """``sla_hours`` by deal priority; a deal without a known priority is a medium one."""
+    hours = sla_hours.get(deal_priority or "medium", sla_hours["medium"])
     return routed_at + timedelta(hours=hours)
 
 

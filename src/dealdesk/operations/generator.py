@@ -191,7 +191,7 @@ class Generator:
         return routing.stage1_departments(doc["deal"]["deal_type"], categories, self.seeded, self.rules)
 
     def level(self, doc: dict[str, Any]) -> str | None:
-        return self.rules.ladder.level_for(sum(t["annual_revenue"] for t in doc["tiers"]))
+        return self.rules.level_for(sum(t["annual_revenue"] for t in doc["tiers"]))
 
     def action(self, at: datetime, reference: str, stage: int, department: str, action: str,
                performer: str, comments: str | None = None) -> dict[str, Any]:  # fmt: skip

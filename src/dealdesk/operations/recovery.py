@@ -82,10 +82,14 @@ class BackupRecord:
 
 @dataclass(frozen=True)
 class RestoreRequest:
-    """What to restore to: a version (one table), a timestamp, or a backup (None: the latest)."""
+    """What to restore to: a version (one table), a timestamp, or a backup (None: the latest); which
+    tables (``table``: that one only, else every recoverable table); whether the append-only audit
+    tables may be rewritten (``include_audit``)."""
 
     kind: TargetKind
     value: str | None = None
+    table: str | None = None
+    include_audit: bool = False
 
     @property
     def shown(self) -> str:
@@ -251,8 +255,6 @@ def plan_restore(
     backups: Sequence[BackupRecord] = (),
     *,
     audit: Sequence[str] = (),
-    include_audit: bool = False,
-    one_table: bool = False,
     dry_run: bool = False,
 ) -> list[TableRestore]:
     """Per table, the version to go back to; refuses what cannot or may not be done.
@@ -260,7 +262,7 @@ def plan_restore(
     An audit table that would change is refused without ``include_audit``: its rows are the
     7-year record and a restore rewrites them (a dry run shows it and says so).
     """
-    if request.kind == "version" and not one_table:
+    if request.kind == "version" and request.table is None:
         raise RecoveryError(
             "--version needs --table: every table has its own versions; for the whole schema give "
             "--timestamp or --backup"
@@ -303,7 +305,7 @@ def plan_restore(
             )
         )
     refused = [p.table for p in plans if p.audit and p.changes]
-    if refused and not include_audit and not dry_run:
+    if refused and not request.include_audit and not dry_run:
         raise RecoveryError(
             f"restore of the append-only audit table{'s' if len(refused) > 1 else ''} {', '.join(refused)} "
             "refused: they are the 7-year audit record; add --include-audit to restore them"
@@ -542,15 +544,9 @@ class Recovery:
             yield relations
 
     # -- restore
-    def plan(
-        self,
-        request: RestoreRequest,
-        table: str | None = None,
-        include_audit: bool = False,
-        dry_run: bool = False,
-    ) -> list[TableRestore]:
+    def plan(self, request: RestoreRequest, dry_run: bool = False) -> list[TableRestore]:
         existing = self.tables()
-        tables = [check_table(table, existing)] if table else existing
+        tables = [check_table(request.table, existing)] if request.table else existing
         backups = self.backups() if request.kind == "backup" else []
         histories = {t: self.history(t) for t in tables}
         return plan_restore(
@@ -559,26 +555,17 @@ class Recovery:
             histories,
             backups,
             audit=audit_tables(),
-            include_audit=include_audit,
-            one_table=table is not None,
             dry_run=dry_run,
         )
 
-    def restore(
-        self,
-        request: RestoreRequest,
-        table: str | None = None,
-        *,
-        include_audit: bool = False,
-        dry_run: bool = False,
-    ) -> RestoreReport:
+    def restore(self, request: RestoreRequest, *, dry_run: bool = False) -> RestoreReport:
         """Put one table, or every recoverable table, back to a version, a time or a backup.
 
         The data of each changed table is replaced by the data at the target; its constraints and
         properties stay. Every table restored is recorded in ``restores`` (one append at the end).
         """
         started = datetime.now(UTC).replace(tzinfo=None)
-        plans = self.plan(request, table, include_audit, dry_run)
+        plans = self.plan(request, dry_run)
         if request.kind == "backup":
             self._prepare_backup_schema([p.table for p in plans])
         wanted = {p.table: (p.table, p.backup_id is not None, _read_version(p)) for p in plans}

@@ -191,7 +191,7 @@ def preview_route(lakehouse: Lakehouse, document: dict[str, Any], rules: Busines
         if assignee is not None:
             counts[assignee] += 1
         reviews.append((routing.STAGE_DEPARTMENT_REVIEW, name, None, assignee, None))
-    level = rules.ladder.level_for(value)
+    level = rules.level_for(value)
     if level is not None:
         business = prior.get((routing.STAGE_BUSINESS_APPROVAL, rules.business_approval_department))
         if reapproval.business_carries_over(business, level, value, rules):
@@ -211,7 +211,7 @@ def preview_route(lakehouse: Lakehouse, document: dict[str, Any], rules: Busines
             reviews.append(
                 (routing.STAGE_BUSINESS_APPROVAL, rules.business_approval_department, level, assignee, None)
             )
-    hours = getattr(rules.sla_hours, priority)
+    hours = rules.sla_hours[priority]
     return RoutePreview(
         deal_value=value,
         approval_level=level,

@@ -7,8 +7,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from dealdesk.checks.kind import DocumentKind
-from dealdesk.checks.values import enum, text, whole_number
+from dealdesk.checks.values import enum, read_fields, text, whole_number
 from dealdesk.config import BusinessRules
+
+# The fields read as they stand, each by its reader (the stage and the reference are read below).
+FIELDS = {"department": enum, "action": enum, "performed_by": enum, "comments": text, "assign_to": enum}
 
 
 def read_body(doc: dict[str, Any], row: Mapping[str, Any], rules: BusinessRules) -> dict[str, Any]:
@@ -17,11 +20,7 @@ def read_body(doc: dict[str, Any], row: Mapping[str, Any], rules: BusinessRules)
         "reference_number": (text(doc.get("reference_number")) or "").upper() or None,
         "approval_stage": whole_number(stage_text),
         "approval_stage_text": stage_text,
-        "department": enum(doc.get("department")),
-        "action": enum(doc.get("action")),
-        "performed_by": enum(doc.get("performed_by")),
-        "comments": text(doc.get("comments")),
-        "assign_to": enum(doc.get("assign_to")),
+        **read_fields(doc, FIELDS),
     }
 
 

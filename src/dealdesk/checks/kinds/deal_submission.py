@@ -398,7 +398,7 @@ def submission_body(doc: dict[str, Any], rules: BusinessRules) -> dict[str, Any]
             "previous_year_margin": number_of(deal.get("previous_year_margin")) or 0.0,
             "deal_value": value,
             "total_incentive_cost": money(sum(line["value"] for line in lines)),
-            "required_approval_level": rules.ladder.level_for(value),
+            "required_approval_level": rules.level_for(value),
             "priority": priority,
         },
     }

@@ -9,16 +9,7 @@ from typing import Any
 
 from pyspark.sql import Column
 
-from dealdesk.checks.columns import (
-    calendar_date,
-    email,
-    end_after_start,
-    length_between,
-    max_length,
-    number,
-    one_of,
-    required,
-)
+from dealdesk.checks import columns as check
 from dealdesk.checks.kind import DocumentKind
 from dealdesk.checks.reasons import gather
 from dealdesk.checks.values import (
@@ -56,28 +47,28 @@ SCHEMA = "submitted_by STRING, request STRUCT<" + ", ".join(f"{f}: STRING" for f
 def errors(doc: Column, rules: BusinessRules) -> Column:
     request = doc["request"]
     return gather(
-        email(doc["submitted_by"], "submitted_by"),
-        required(request["request_title"], "request.request_title"),
-        length_between(
+        check.email(doc["submitted_by"], "submitted_by"),
+        check.required(request["request_title"], "request.request_title"),
+        check.length_between(
             request["request_title"], "request.request_title", 1, rules.validation.deal_name_max_chars
         ),
-        one_of(request["sales_channel"], "request.sales_channel", SALES_CHANNELS),
-        required(request["growth_opportunity_miq"], "request.growth_opportunity_miq"),
-        required(request["growth_opportunity_client"], "request.growth_opportunity_client"),
-        number(
+        check.one_of(request["sales_channel"], "request.sales_channel", SALES_CHANNELS),
+        check.required(request["growth_opportunity_miq"], "request.growth_opportunity_miq"),
+        check.required(request["growth_opportunity_client"], "request.growth_opportunity_client"),
+        check.number(
             request["growth_ambition"],
             "request.growth_ambition",
             minimum=rules.validation.min_growth_ambition,
             optional=False,
         ),
-        one_of(request["region"], "request.region", REGIONS, optional=True),
-        one_of(request["deal_type"], "request.deal_type", DEAL_TYPES, optional=True),
-        one_of(request["deal_structure"], "request.deal_structure", DEAL_STRUCTURES, optional=True),
-        calendar_date(request["term_start_date"], "request.term_start_date", optional=True),
-        calendar_date(request["term_end_date"], "request.term_end_date", optional=True),
-        end_after_start(request["term_start_date"], request["term_end_date"], "request."),
+        check.one_of(request["region"], "request.region", REGIONS, optional=True),
+        check.one_of(request["deal_type"], "request.deal_type", DEAL_TYPES, optional=True),
+        check.one_of(request["deal_structure"], "request.deal_structure", DEAL_STRUCTURES, optional=True),
+        check.calendar_date(request["term_start_date"], "request.term_start_date", optional=True),
+        check.calendar_date(request["term_end_date"], "request.term_end_date", optional=True),
+        check.end_after_start(request["term_start_date"], request["term_end_date"], "request."),
         *[
-            max_length(request[f], f"request.{f}", rules.validation.free_text_max_chars)
+            check.max_length(request[f], f"request.{f}", rules.validation.free_text_max_chars)
             for f in ("description", "growth_opportunity_miq", "growth_opportunity_client", "client_asks")
         ],
     )

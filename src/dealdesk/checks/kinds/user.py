@@ -12,7 +12,7 @@ from pyspark.sql import functions as F
 from dealdesk.checks.columns import as_bool, blank, email, one_of
 from dealdesk.checks.kind import DocumentKind
 from dealdesk.checks.reasons import failure, gather
-from dealdesk.checks.values import boolean, enum, obj, raw_text, text
+from dealdesk.checks.values import boolean, enum, obj, raw_text, read_fields, text
 from dealdesk.config import APPROVAL_LEVELS, DEPARTMENTS, ROLES, BusinessRules
 from dealdesk.core import ids
 
@@ -51,6 +51,10 @@ def warnings(doc: Column, rules: BusinessRules) -> Column:
     )
 
 
+# The fields of a person read as they stand, each by its reader.
+PERSON = {"role": enum, "department": enum, "approval_level": enum, "first_name": text, "last_name": text}
+
+
 def user_row(doc: dict[str, Any], event_id: str, at: datetime) -> dict[str, Any]:
     user = obj(doc.get("user"))
     email = (raw_text(user.get("email")) or "").strip().lower()
@@ -58,11 +62,7 @@ def user_row(doc: dict[str, Any], event_id: str, at: datetime) -> dict[str, Any]
         "id": ids.user_id(email),
         "username": text(user.get("username")) or email.split("@")[0],
         "email": email,
-        "role": enum(user.get("role")),
-        "department": enum(user.get("department")),
-        "approval_level": enum(user.get("approval_level")),
-        "first_name": text(user.get("first_name")),
-        "last_name": text(user.get("last_name")),
+        **read_fields(user, PERSON),
         "is_active": boolean(user.get("is_active")) is not False,
         "external_id": text(user.get("external_id")),
         "source_event_id": event_id,
