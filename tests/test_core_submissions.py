@@ -189,7 +189,11 @@ def test_a_draft_submitted_by_a_status_change_is_routed_alike_in_one_run_or_two(
     together.run([draft, submit])
     for world in (apart, together):
         deal = world.deal(REF)
-        assert (deal["status"], deal["submitted_at"], deal["draft_expires_at"]) == ("under_review", at(5), None)
+        assert (deal["status"], deal["submitted_at"], deal["draft_expires_at"]) == (
+            "under_review",
+            at(5),
+            None,
+        )
     assert apart.dump() == together.dump()
 
 
