@@ -515,3 +515,39 @@ def test_sql_attaches_what_the_query_names_with_what_its_views_read():
     assert queue is not None and {"approval_queue", "deal_approvals", "deals"} <= queue
     assert "raw_documents" not in queue
     assert names_used("SHOW TABLES") is None  # names nothing: everything is attached
+
+
+def test_a_command_is_declared_by_its_handler_name_and_docstring():
+    from dealdesk.cli.common import add_command
+
+    def cmd_send_again(args: argparse.Namespace) -> int:
+        """send a document again
+
+        Once its data arrived; the first document
+        is kept.
+
+        Examples:
+            dealdesk send-again X        # one
+            dealdesk send-again X Y
+        """
+        return 0
+
+    commands = argparse.ArgumentParser(prog="dealdesk").add_subparsers()
+    page = add_command(commands, cmd_send_again, prints=True).format_help()
+    assert page.startswith("usage: dealdesk send-again [-h] [--format")
+    assert page.split("\n\n")[1:3] == [
+        "send a document again",
+        "Once its data arrived; the first document is kept.",
+    ]
+    assert page.endswith("examples:\n  dealdesk send-again X        # one\n  dealdesk send-again X Y\n")
+
+
+def test_a_handler_without_docstring_still_gets_a_page_python_OO_strips_them():
+    from dealdesk.cli.common import add_command
+
+    def cmd_quiet(args: argparse.Namespace) -> int:
+        return 0
+
+    commands = argparse.ArgumentParser(prog="dealdesk").add_subparsers()
+    page = add_command(commands, cmd_quiet).format_help()
+    assert page.startswith("usage: dealdesk quiet [-h]")

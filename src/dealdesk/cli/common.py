@@ -8,6 +8,7 @@ import this module and it imports none of them: entry point -> commands -> jobs.
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 import re
 import shlex
@@ -197,7 +198,7 @@ def _fill(text: str) -> str:
     )
 
 
-def add_command(
+def add_parser(
     commands: argparse._SubParsersAction,
     name: str,
     summary: str,
@@ -226,6 +227,30 @@ def add_command(
     if func is not None:
         parser.set_defaults(func=func)
     return parser
+
+
+def add_command(
+    commands: argparse._SubParsersAction, func: Command, *, prints: bool = False, notes: str = ""
+) -> argparse.ArgumentParser:
+    """The command ``func`` runs, declared by the handler itself: its name is the handler's
+    (``cmd_sync_users``: ``sync-users``) and its help page its docstring (the first paragraph the
+    one-line summary, the next ones the description, then ``Examples:``, one per line). ``prints``
+    and ``notes`` as in ``add_parser``."""
+    name = func.__name__.removeprefix("cmd_").replace("_", "-")
+    summary, description, examples = _help_of(func)
+    return add_parser(
+        commands, name, summary, examples, func=func, prints=prints, notes=notes, description=description
+    )
+
+
+def _help_of(func: Command) -> tuple[str, str, list[str]]:
+    """The summary, description and examples a handler's docstring gives (none when the
+    interpreter strips docstrings: the page then holds the name and options only)."""
+    text = inspect.cleandoc(func.__doc__ or "")
+    prose, _, examples = text.partition("\nExamples:\n")
+    summary, _, description = prose.strip().partition("\n\n")
+    lines = textwrap.dedent(examples).splitlines()
+    return " ".join(summary.split()), description.strip(), [line for line in lines if line.strip()]
 
 
 # -- paths the user names ---------------------------------------------------------------------------

@@ -46,6 +46,12 @@ def describe_reasons(reasons_json: str | None) -> str:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    """take new files: keep every line, validate, MERGE, reject with reasons
+
+    Examples:
+        dealdesk ingest --landing landing
+        dealdesk ingest --landing landing --format json
+    """
     landing = common.landing_folder(args.landing)
     run = ingest_landing(common.open_to_write(args), landing, load_rules(args.rules))
     print_run(run, args.format)
@@ -53,6 +59,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_rejects(args: argparse.Namespace) -> int:
+    """rejected documents and why
+
+    Examples:
+        dealdesk rejects                                   # those no replay has accepted
+        dealdesk rejects --since 2026-03-01 --format csv
+        dealdesk rejects --all --format json               # with the reasons as JSON
+    """
     lakehouse = common.open_to_read(args, only={"rejected_documents"})
     rejected = lakehouse.read("rejected_documents")
     if not args.all:
@@ -79,12 +92,24 @@ def cmd_rejects(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    """re-process rejects once the data they lacked arrived
+
+    Examples:
+        dealdesk rejects                                        # their event_id first
+        dealdesk replay 6513270e-269e-0d37-f2a7-4de452e6b438   # one of them, once its data arrived
+        dealdesk replay 6513270e-269e-0d37-f2a7-4de452e6b438 d23f0824-128b-2f33-0c5c-7fd0a6a3a450 --format json
+    """
     print_run(replay(common.open_to_write(args), list(args.event_ids), load_rules(args.rules)), args.format)
     return 0
 
 
 def cmd_sync_users(args: argparse.Namespace) -> int:
+    """merge users from the Databricks workspace directory (groups give the role)
 
+    Examples:
+        dealdesk sync-users --engine databricks --profile DEFAULT
+        dealdesk sync-users --group-prefix acme-dealdesk- --format json
+    """
     lakehouse, rules = common.open_to_write(args), load_rules(args.rules)
     run = sync_users(lakehouse, group_prefix=args.group_prefix, profile=args.profile, rules=rules)
     print_run(run, args.format)
@@ -93,58 +118,17 @@ def cmd_sync_users(args: argparse.Namespace) -> int:
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     """Register the intake subcommands on the ``dealdesk`` parser."""
-    ingest = common.add_command(
-        commands,
-        "ingest",
-        "take new files: keep every line, validate, MERGE, reject with reasons",
-        ["dealdesk ingest --landing landing", "dealdesk ingest --landing landing --format json"],
-        func=cmd_ingest,
-        prints=True,
-        notes=common.ONE_JOB,
-    )
+    ingest = common.add_command(commands, cmd_ingest, prints=True, notes=common.ONE_JOB)
     ingest.add_argument("--landing", required=True, help="folder of JSON Lines files from the app")
 
-    rejects = common.add_command(
-        commands,
-        "rejects",
-        "rejected documents and why",
-        [
-            "dealdesk rejects                                   # those no replay has accepted",
-            "dealdesk rejects --since 2026-03-01 --format csv",
-            "dealdesk rejects --all --format json               # with the reasons as JSON",
-        ],
-        func=cmd_rejects,
-        prints=True,
-    )
+    rejects = common.add_command(commands, cmd_rejects, prints=True)
     rejects.add_argument("--since", help="only those rejected at or after this date or time (UTC)")
     rejects.add_argument("--all", action="store_true", help="include documents a replay has accepted")
 
-    again = common.add_command(
-        commands,
-        "replay",
-        "re-process rejects once the data they lacked arrived",
-        [
-            "dealdesk rejects                                        # their event_id first",
-            "dealdesk replay 6513270e-269e-0d37-f2a7-4de452e6b438   # one of them, once its data arrived",
-            "dealdesk replay 6513270e-269e-0d37-f2a7-4de452e6b438 d23f0824-128b-2f33-0c5c-7fd0a6a3a450 --format json",
-        ],
-        func=cmd_replay,
-        prints=True,
-        notes=common.ONE_JOB,
-    )
+    again = common.add_command(commands, cmd_replay, prints=True, notes=common.ONE_JOB)
     again.add_argument("event_ids", nargs="+", metavar="EVENT_ID", help="event ids from `dealdesk rejects`")
 
-    sync = common.add_command(
-        commands,
-        "sync-users",
-        "merge users from the Databricks workspace directory (groups give the role)",
-        [
-            "dealdesk sync-users --engine databricks --profile DEFAULT",
-            "dealdesk sync-users --group-prefix acme-dealdesk- --format json",
-        ],
-        func=cmd_sync_users,
-        prints=True,
-    )
+    sync = common.add_command(commands, cmd_sync_users, prints=True)
     sync.add_argument(
         "--group-prefix",
         default="dealdesk-",

@@ -66,6 +66,12 @@ READ_MODELS_DDL = "092_app_read_models.sql"  # the migration that adds the app's
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
+    """apply pending DDL (safe to re-run)
+
+    Examples:
+        dealdesk migrate                                # the lakehouse in ./.dealdesk
+        dealdesk migrate --engine databricks --profile DEFAULT --catalog my_catalog --schema deal_desk_dev --param admins_group=dealdesk-admins
+    """
     target = target_of(args)
     if target.is_local:
         check_folder(target.home, "--home")
@@ -115,6 +121,13 @@ def refused_statement(query: str) -> str | None:
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
+    """run Spark SQL against the lakehouse; refuses statements that drop, truncate or delete
+
+    Examples:
+        dealdesk sql "SELECT status, count(*) AS deals FROM deals GROUP BY status"
+        dealdesk sql "SELECT * FROM deals" --format json     # one object per line
+        dealdesk sql "SELECT * FROM rejects_summary" --home .dealdesk/demo --format csv
+    """
     refused = refused_statement(args.query)
     if refused:
         raise QueryError(
@@ -156,6 +169,12 @@ def table_counts(lakehouse: Lakehouse) -> list[tuple[str, int]]:
 
 
 def cmd_tables(args: argparse.Namespace) -> int:
+    """tables and row counts
+
+    Examples:
+        dealdesk tables
+        dealdesk tables --home .dealdesk/demo --format json
+    """
     lakehouse = open_to_read(args, only=table_names())  # tables only: no view is made
     print(render(["table", "rows"], table_counts(lakehouse), args.format))
     return 0
@@ -263,6 +282,13 @@ def remove_demo_home(home: Path, shown: str) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    """build a local lakehouse with sample data (in ./.dealdesk/demo unless --home)
+
+    Examples:
+        dealdesk demo                                   # in ./.dealdesk/demo
+        dealdesk demo --home .dealdesk/demo --rebuild   # build it again (what make demo runs)
+        dealdesk demo --remove
+    """
     shown = args.home or str(DEMO_HOME)
     target = replace(target_of(args), home=Path(shown))  # target_of checks the options
     if args.remove:
@@ -300,7 +326,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
+    """write synthetic landing files: realistic volumes and mixes, reproducible
 
+    Examples:
+        dealdesk generate --years 1 --out backlog           # a year of files, then: run --landing backlog
+        dealdesk generate --years 0.25 --deals-per-month 5000 --invalid-share 0.1 --seed 11 --out busy
+    """
     if args.years <= 0:
         raise DealDeskError(f"--years must be positive; got {args.years}")
     check_folder(Path(args.out), "--out")
@@ -314,6 +345,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    """HTML report with charts: <home>/report.html
+
+    Examples:
+        dealdesk --home .dealdesk/demo report
+        dealdesk report --out deals-report.html
+    """
     target = target_of(args)
     default = target.home / "report.html" if target.is_local else Path("dealdesk-report.html")
     lakehouse = open_to_read(args)
@@ -338,17 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_format(add_global_options(parser), before_command=True)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    migrate = add_command(
-        commands,
-        "migrate",
-        "apply pending DDL (safe to re-run)",
-        [
-            "dealdesk migrate                                # the lakehouse in ./.dealdesk",
-            "dealdesk migrate --engine databricks --profile DEFAULT --catalog my_catalog "
-            "--schema deal_desk_dev --param admins_group=dealdesk-admins",
-        ],
-        func=cmd_migrate,
-    )
+    migrate = add_command(commands, cmd_migrate)
     migrate.add_argument(
         "--param",
         action="append",
@@ -357,52 +384,19 @@ def build_parser() -> argparse.ArgumentParser:
         "env DEALDESK_DDL_PARAMS=a=b,c=d)",
     )
 
-    sql = add_command(
-        commands,
-        "sql",
-        "run Spark SQL against the lakehouse; refuses statements that drop, truncate or delete",
-        [
-            'dealdesk sql "SELECT status, count(*) AS deals FROM deals GROUP BY status"',
-            'dealdesk sql "SELECT * FROM deals" --format json     # one object per line',
-            'dealdesk sql "SELECT * FROM rejects_summary" --home .dealdesk/demo --format csv',
-        ],
-        func=cmd_sql,
-        prints=True,
-    )
+    sql = add_command(commands, cmd_sql, prints=True)
     sql.add_argument("query", help="the SQL text; unqualified names resolve to the lakehouse schema")
 
-    add_command(
-        commands,
-        "tables",
-        "tables and row counts",
-        ["dealdesk tables", "dealdesk tables --home .dealdesk/demo --format json"],
-        func=cmd_tables,
-        prints=True,
-    )
+    add_command(commands, cmd_tables, prints=True)
 
-    report = add_command(
-        commands,
-        "report",
-        "HTML report with charts: <home>/report.html",
-        ["dealdesk --home .dealdesk/demo report", "dealdesk report --out deals-report.html"],
-        func=cmd_report,
-    )
+    report = add_command(commands, cmd_report)
     report.add_argument("--out", metavar="FILE.html", help="where to write it (default: <home>/report.html)")
     report.add_argument("--whatif", metavar="PROPOSAL.json",
                         help="add a section comparing these rules with those in force (see dealdesk whatif)")  # fmt: skip
     report.add_argument("--from", dest="start", metavar="DATE", help="with --whatif: first day of the period")
     report.add_argument("--to", dest="end", metavar="DATE", help="with --whatif: last day of the period")
 
-    generate = add_command(
-        commands,
-        "generate",
-        "write synthetic landing files: realistic volumes and mixes, reproducible",
-        [
-            "dealdesk generate --years 1 --out backlog           # a year of files, then: run --landing backlog",
-            "dealdesk generate --years 0.25 --deals-per-month 5000 --invalid-share 0.1 --seed 11 --out busy",
-        ],
-        func=cmd_generate,
-    )
+    generate = add_command(commands, cmd_generate)
     generate.add_argument("--years", type=float, required=True, help="years of deals to generate")
     generate.add_argument("--out", required=True, help="folder for the files (one per day, in YYYY/MM)")
     generate.add_argument(
@@ -419,17 +413,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_serving_commands(commands)
     add_whatif_commands(commands)
 
-    demo = add_command(
-        commands,
-        "demo",
-        f"build a local lakehouse with sample data (in ./{DEMO_HOME.as_posix()} unless --home)",
-        [
-            "dealdesk demo                                   # in ./.dealdesk/demo",
-            "dealdesk demo --home .dealdesk/demo --rebuild   # build it again (what make demo runs)",
-            "dealdesk demo --remove",
-        ],
-        func=cmd_demo,
-    )
+    demo = add_command(commands, cmd_demo)
     demo.add_argument(
         "--rebuild",
         action="store_true",

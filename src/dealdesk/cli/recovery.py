@@ -31,6 +31,12 @@ def _print_records(records: list[dict], fmt: str) -> None:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
+    """a restore point: every table at one recorded version
+
+    Examples:
+        dealdesk backup
+        dealdesk backup --keep 14 --format json
+    """
     recovery = Recovery(open_to_read(args))
     report = recovery.backup(keep=args.keep)
     if args.format not in TEXT:  # one record per table, the pruned restore points on each
@@ -66,6 +72,14 @@ def restore_request(args: argparse.Namespace) -> RestoreRequest:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
+    """put a table, or every table, back to a version, a time or a backup (default: latest backup)
+
+    Examples:
+        dealdesk restore --dry-run                                    # what the latest backup would change
+        dealdesk restore --table deals --version 41
+        dealdesk restore --timestamp 2026-03-10T08:00:00Z --include-audit --dry-run --format json
+        dealdesk restore --backup latest --include-audit
+    """
     request = restore_request(args)
     recovery = Recovery(open_to_read(args))
     report = recovery.restore(request, dry_run=args.dry_run)
@@ -88,6 +102,12 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 
 def cmd_maintain(args: argparse.Namespace) -> int:
+    """OPTIMIZE and VACUUM (Spark and Databricks)
+
+    Examples:
+        dealdesk --engine spark maintain
+        dealdesk maintain --engine databricks --table deals
+    """
     report = maintain(open_to_read(args), args.table)
     for table in report.tables:
         print(f"optimized and vacuumed {table} in {report.seconds[table]:.1f} s")
@@ -96,14 +116,7 @@ def cmd_maintain(args: argparse.Namespace) -> int:
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     """Register ``backup``, ``restore`` and ``maintain`` on the ``dealdesk`` parser."""
-    backup = add_command(
-        commands,
-        "backup",
-        "a restore point: every table at one recorded version",
-        ["dealdesk backup", "dealdesk backup --keep 14 --format json"],
-        func=cmd_backup,
-        prints=True,
-    )
+    backup = add_command(commands, cmd_backup, prints=True)
     backup.add_argument(
         "--keep",
         type=int,
@@ -111,19 +124,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         help=f"restore points to keep; older ones recorded by backup are pruned (default {BACKUP_KEEP})",
     )
 
-    restore = add_command(
-        commands,
-        "restore",
-        "put a table, or every table, back to a version, a time or a backup (default: latest backup)",
-        [
-            "dealdesk restore --dry-run                                    # what the latest backup would change",
-            "dealdesk restore --table deals --version 41",
-            "dealdesk restore --timestamp 2026-03-10T08:00:00Z --include-audit --dry-run --format json",
-            "dealdesk restore --backup latest --include-audit",
-        ],
-        func=cmd_restore,
-        prints=True,
-    )
+    restore = add_command(commands, cmd_restore, prints=True)
     restore.add_argument("--table", help="restore this table only (default: every table)")
     restore.add_argument("--version", help="a Delta version of --table")
     restore.add_argument("--timestamp", help="a time (ISO 8601, UTC unless an offset is given)")
@@ -135,11 +136,5 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     )
     restore.add_argument("--dry-run", action="store_true", help="show what would change, change nothing")
 
-    maintain_ = add_command(
-        commands,
-        "maintain",
-        "OPTIMIZE and VACUUM (Spark and Databricks)",
-        ["dealdesk --engine spark maintain", "dealdesk maintain --engine databricks --table deals"],
-        func=cmd_maintain,
-    )
+    maintain_ = add_command(commands, cmd_maintain)
     maintain_.add_argument("--table", help="this table only (default: every table)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from dealdesk.cli.common import add_command, open_to_read, target_of
+from dealdesk.cli.common import add_parser, open_to_read, target_of
 from dealdesk.cli.output import TEXT, render
 from dealdesk.errors import DealDeskError
 from dealdesk.lakehouse.postgres import LocalServer
@@ -69,7 +69,7 @@ def cmd_serving(args: argparse.Namespace) -> int:
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     """Register ``serving`` and its actions (``serving url``, ...) on the ``dealdesk`` parser."""
-    serving = add_command(
+    serving = add_parser(
         commands,
         "serving",
         "the app's serving database (a local PostgreSQL for the home): url, stop, sync, rebuild",
@@ -82,4 +82,4 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     )
     actions = serving.add_subparsers(dest="action", required=True, metavar="ACTION")
     for name, (summary, examples) in ACTIONS.items():
-        add_command(actions, name, summary, examples, prints=name != "stop")
+        add_parser(actions, name, summary, examples, prints=name != "stop")

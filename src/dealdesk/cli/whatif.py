@@ -112,6 +112,17 @@ def as_text(result: WhatIf) -> str:
 
 
 def cmd_whatif(args: argparse.Namespace) -> int:
+    """the deals of a period decided again under proposed rules, beside the rules in force; writes nothing
+
+    --rules names the proposal (the override format of the rules file); the rules in force are the defaults,
+    or DEALDESK_RULES_FILE. Every document applied up to --to is decided again in memory under each; the
+    deals first submitted from --from to --to are compared.
+
+    Examples:
+        dealdesk whatif --rules proposal.json            # e.g. {"ladder": {"manager": 25000}}
+        dealdesk whatif --rules proposal.json --from 2026-01-01 --to 2026-06-30
+        dealdesk whatif --rules proposal.json --format json
+    """
     if not args.rules:
         raise DealDeskError("whatif needs --rules PROPOSAL.json: the rules to compare with those in force")
     proposal = load_rules(args.rules)
@@ -124,23 +135,7 @@ def cmd_whatif(args: argparse.Namespace) -> int:
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     """Register ``whatif`` on the ``dealdesk`` parser."""
-    whatif = common.add_command(
-        commands,
-        "whatif",
-        "the deals of a period decided again under proposed rules, beside the rules in force; writes nothing",
-        [
-            'dealdesk whatif --rules proposal.json            # e.g. {"ladder": {"manager": 25000}}',
-            "dealdesk whatif --rules proposal.json --from 2026-01-01 --to 2026-06-30",
-            "dealdesk whatif --rules proposal.json --format json",
-        ],
-        func=cmd_whatif,
-        prints=True,
-        description=(
-            "--rules names the proposal (the override format of the rules file); the rules in force "
-            "are the defaults, or DEALDESK_RULES_FILE. Every document applied up to --to is decided "
-            "again in memory under each; the deals first submitted from --from to --to are compared."
-        ),
-    )
+    whatif = common.add_command(commands, cmd_whatif, prints=True)
     whatif.add_argument(
         "--from", dest="start", metavar="DATE", help="first day of the period (default: the first deal)"
     )

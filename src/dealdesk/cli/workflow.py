@@ -73,16 +73,35 @@ def _rules(args: argparse.Namespace) -> BusinessRules:
 
 
 def cmd_route(args: argparse.Namespace) -> int:
+    """apply documents still pending (a run cut short before its journal)
+
+    Examples:
+        dealdesk route
+        dealdesk route --home .dealdesk/demo --format json
+    """
     print_runs([jobs.route_deals(common.open_to_write(args), _rules(args))], args.format)
     return 0
 
 
 def cmd_decide(args: argparse.Namespace) -> int:
+    """the same as route: kept for the deployed jobs and scripts that name the old steps
+
+    Examples:
+        dealdesk decide
+        dealdesk decide --format json
+    """
     print_runs([jobs.decide_pending(common.open_to_write(args), _rules(args))], args.format)
     return 0
 
 
 def cmd_monitor(args: argparse.Namespace) -> int:
+    """let drafts expire and approvals escalate as of a time; flow_intelligence
+
+    Examples:
+        dealdesk monitor                                  # as of now
+        dealdesk monitor --as-of latest-event             # as of the latest business time landed
+        dealdesk monitor --as-of 2026-03-10T12:00:00Z --format json
+    """
     as_of = parse_as_of(args.as_of)
     lakehouse = common.open_to_write(args)
     print_runs([jobs.monitor_deals(lakehouse, _rules(args), resolve_as_of(lakehouse, as_of))], args.format)
@@ -91,6 +110,13 @@ def cmd_monitor(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """take new files and apply every document in order: what the scheduled job runs
+
+    Examples:
+        dealdesk run --landing landing
+        dealdesk run --landing backlog --as-of latest-event -v    # a backlog: progress on stderr
+        dealdesk run --landing landing --format json
+    """
     landing, as_of = common.landing_folder(args.landing), parse_as_of(args.as_of)
     lakehouse = common.open_to_write(args)
     runs = jobs.run_pipeline(lakehouse, landing, _rules(args), as_of)
@@ -100,8 +126,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
-    """Preview every submission of the file; report the lines that are not usable submissions by
-    their line number. Exit status 1 when any line was bad or there was no submission."""
+    """departments, approval level and likely assignees, before submitting
+
+    Examples:
+        dealdesk preview submission.json
+        dealdesk preview submissions.jsonl   # every submission in it
+    """
+    # Preview every submission of the file; report the lines that are not usable submissions by
+    # their line number. Exit status 1 when any line was bad or there was no submission.
     path = Path(args.file)
     found = load_submissions(path)
     bad: list[BadLine] = list(found.bad_lines)
@@ -130,60 +162,14 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     as_of_help = (
         f"business 'now' for monitoring: ISO-8601 time, or '{LATEST_EVENT}' (default: the current time)"
     )
-    common.add_command(
-        commands,
-        "route",
-        "apply documents still pending (a run cut short before its journal)",
-        ["dealdesk route", "dealdesk route --home .dealdesk/demo --format json"],
-        func=cmd_route,
-        prints=True,
-        notes=common.ONE_JOB,
-    )
-    common.add_command(
-        commands,
-        "decide",
-        "the same as route: kept for the deployed jobs and scripts that name the old steps",
-        ["dealdesk decide", "dealdesk decide --format json"],
-        func=cmd_decide,
-        prints=True,
-        notes=common.ONE_JOB,
-    )
-    monitor = common.add_command(
-        commands,
-        "monitor",
-        "let drafts expire and approvals escalate as of a time; flow_intelligence",
-        [
-            "dealdesk monitor                                  # as of now",
-            "dealdesk monitor --as-of latest-event             # as of the latest business time landed",
-            "dealdesk monitor --as-of 2026-03-10T12:00:00Z --format json",
-        ],
-        func=cmd_monitor,
-        prints=True,
-        notes=common.ONE_JOB,
-    )
+    common.add_command(commands, cmd_route, prints=True, notes=common.ONE_JOB)
+    common.add_command(commands, cmd_decide, prints=True, notes=common.ONE_JOB)
+    monitor = common.add_command(commands, cmd_monitor, prints=True, notes=common.ONE_JOB)
     monitor.add_argument("--as-of", help=as_of_help)
-    run = common.add_command(
-        commands,
-        "run",
-        "take new files and apply every document in order: what the scheduled job runs",
-        [
-            "dealdesk run --landing landing",
-            "dealdesk run --landing backlog --as-of latest-event -v    # a backlog: progress on stderr",
-            "dealdesk run --landing landing --format json",
-        ],
-        func=cmd_run,
-        prints=True,
-        notes=common.ONE_JOB,
-    )
+    run = common.add_command(commands, cmd_run, prints=True, notes=common.ONE_JOB)
     run.add_argument("--landing", required=True, help="folder of JSON Lines files from the app")
     run.add_argument("--as-of", help=as_of_help)
-    preview = common.add_command(
-        commands,
-        "preview",
-        "departments, approval level and likely assignees, before submitting",
-        ["dealdesk preview submission.json", "dealdesk preview submissions.jsonl   # every submission in it"],
-        func=cmd_preview,
-    )
+    preview = common.add_command(commands, cmd_preview)
     preview.add_argument(
         "file", help="a deal_submission document (JSON), or a JSON Lines file: every submission in it"
     )
