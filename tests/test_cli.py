@@ -551,3 +551,9 @@ def test_a_handler_without_docstring_still_gets_a_page_python_OO_strips_them():
     commands = argparse.ArgumentParser(prog="dealdesk").add_subparsers()
     page = add_command(commands, cmd_quiet).format_help()
     assert page.startswith("usage: dealdesk quiet [-h]")
+
+
+def test_the_demo_help_names_the_folder_the_demo_builds():
+    from dealdesk.cli.main import DEMO_HOME, cmd_demo
+
+    assert f"(in ./{DEMO_HOME.as_posix()} unless --home)" in (cmd_demo.__doc__ or "").splitlines()[0]
